@@ -1,0 +1,113 @@
+using EdgeAgent.Agent.Api;
+using EdgeAgent.Agent.Deployment;
+using EdgeAgent.Agent.Mqtt;
+using EdgeAgent.Agent.Options;
+using EdgeAgent.Agent.Serving;
+using EdgeAgent.Agent.Telemetry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent;
+
+/// <summary>Builds the agent: Generic Host with systemd integration, the adapters, the hosted services and the local API.</summary>
+public static class AgentHost
+{
+    /// <summary>
+    /// Builds an agent from <paramref name="configuration"/> (sections Agent, Mqtt, Trust, Telemetry). Options are
+    /// validated when the host starts; a bad key surfaces as <see cref="OptionsValidationException"/>.
+    /// </summary>
+    public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "edge-agent",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Host.UseSystemd();
+        logging?.Invoke(builder.Logging);
+
+        var services = builder.Services;
+        services.TryAddSingleton(time ?? TimeProvider.System);
+        services.AddSingleton<IValidateOptions<AgentOptions>, OptionsValidators>();
+        services.AddSingleton<IValidateOptions<MqttOptions>, OptionsValidators>();
+        services.AddSingleton<IValidateOptions<TrustOptions>, OptionsValidators>();
+        services.AddSingleton<IValidateOptions<TelemetryOptions>, OptionsValidators>();
+        services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.Section).ValidateOnStart();
+        services.AddOptions<MqttOptions>().BindConfiguration(MqttOptions.Section).ValidateOnStart();
+        services.AddOptions<TrustOptions>().BindConfiguration(TrustOptions.Section).ValidateOnStart();
+        services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateOnStart();
+
+        services.AddSingleton<SessionSequence>();
+        services.AddSingleton<MqttSession>();
+        services.AddSingleton<ReconcileSignal>();
+        services.AddSingleton<DesiredStateInbox>();
+        services.AddSingleton<DeploymentStore>();
+        services.AddSingleton<BundleStore>();
+        services.AddSingleton<TrustStore>();
+        services.AddSingleton<ChunkFetcher>();
+        services.AddSingleton<BundleInstaller>();
+        services.AddSingleton<ModelCatalog>();
+        services.AddSingleton<InferenceMeter>();
+        services.AddSingleton<InferenceRunner>();
+        services.AddSingleton<Outbox>();
+        services.AddSingleton<EventLog>();
+        services.AddSingleton<ReconcileLoop>();
+        services.AddSingleton<MetricsWindowService>();
+        services.AddSingleton<OutboxPublisher>();
+        services.AddSingleton<HealthReporter>();
+        services.AddSingleton<ReportedStatePublisher>();
+        services.AddHostedService(sp => sp.GetRequiredService<MqttSession>());
+        services.AddHostedService(sp => sp.GetRequiredService<ReconcileLoop>());
+        services.AddHostedService(sp => sp.GetRequiredService<MetricsWindowService>());
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxPublisher>());
+        services.AddHostedService(sp => sp.GetRequiredService<HealthReporter>());
+        services.AddHostedService(sp => sp.GetRequiredService<ReportedStatePublisher>());
+
+        var agent = configuration.GetSection(AgentOptions.Section);
+        var socket = agent[nameof(AgentOptions.ApiSocket)] ?? new AgentOptions().ApiSocket;
+        var listen = agent[nameof(AgentOptions.ApiListen)];
+        var stateDirectory = agent[nameof(AgentOptions.StateDirectory)];
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            PrepareSocket(socket);
+            kestrel.ListenUnixSocket(socket);
+            if (!string.IsNullOrEmpty(listen) && System.Net.IPEndPoint.TryParse(listen, out var endpoint))
+            {
+                kestrel.Listen(endpoint);
+            }
+        });
+
+        if (!string.IsNullOrEmpty(stateDirectory))
+        {
+            Directory.CreateDirectory(stateDirectory);
+        }
+
+        var app = builder.Build();
+        LocalApi.Map(app);
+        return app;
+    }
+
+    private static void PrepareSocket(string socket)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(socket));
+        if (!string.IsNullOrEmpty(dir))
+        {
+            Directory.CreateDirectory(dir);
+        }
+
+        // A socket file left by a killed agent would block the bind.
+        if (File.Exists(socket) && (File.GetAttributes(socket) & FileAttributes.Directory) == 0)
+        {
+            File.Delete(socket);
+        }
+    }
+}

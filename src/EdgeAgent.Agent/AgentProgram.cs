@@ -1,0 +1,113 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent;
+
+/// <summary>Command line of <c>edge-agent</c>: <c>edge-agent --config PATH</c>. Config errors print one line and exit 2.</summary>
+public static class AgentProgram
+{
+    public const int ConfigError = 2;
+    public const string EnvironmentPrefix = "EDGEAGENT__";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Contains("--version"))
+        {
+            Console.WriteLine($"edge-agent {AgentInfo.Version}");
+            return 0;
+        }
+
+        if (args.Contains("--help") || args.Contains("-h"))
+        {
+            Console.WriteLine("usage: edge-agent --config PATH\n\nRuns the EdgeAgent daemon. Settings come from the JSON file at PATH and from\nEDGEAGENT__Section__Key environment variables (see docs/configuration.md).");
+            return 0;
+        }
+
+        var index = Array.IndexOf(args, "--config");
+        var path = index >= 0 && index + 1 < args.Length ? args[index + 1] : Environment.GetEnvironmentVariable("EDGEAGENT_CONFIG");
+        if (string.IsNullOrEmpty(path))
+        {
+            await Console.Error.WriteLineAsync("config error: no config file given (usage: edge-agent --config PATH)");
+            return ConfigError;
+        }
+
+        if (!LoadConfiguration(path, out var configuration, out var error))
+        {
+            await Console.Error.WriteLineAsync($"config error: {error}");
+            return ConfigError;
+        }
+
+        WebApplication app;
+        try
+        {
+            app = AgentHost.Build(configuration!);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return 1;
+        }
+
+        await using (app)
+        {
+            try
+            {
+                await app.StartAsync();
+            }
+            catch (OptionsValidationException ex)
+            {
+                await Console.Error.WriteLineAsync($"config error: {string.Join("; ", ex.Failures)}");
+                return ConfigError;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or System.Net.Sockets.SocketException)
+            {
+                await Console.Error.WriteLineAsync($"error: {ex.Message}");
+                return 1;
+            }
+
+            await app.WaitForShutdownAsync();
+        }
+
+        return 0;
+    }
+
+    /// <summary>Reads the JSON file and the environment overrides; a missing or malformed file is one line of error.</summary>
+    public static bool LoadConfiguration(string path, out IConfiguration? configuration, out string error)
+    {
+        configuration = null;
+        if (!File.Exists(path))
+        {
+            error = $"file not found: {path}";
+            return false;
+        }
+
+        try
+        {
+            configuration = new ConfigurationBuilder()
+                .AddJsonFile(Path.GetFullPath(path), optional: false, reloadOnChange: false)
+                .AddEnvironmentVariables(EnvironmentPrefix)
+                .Build();
+        }
+        catch (InvalidDataException ex)
+        {
+            error = $"{path} is not valid JSON ({(ex.InnerException ?? ex).Message.Split('\n')[0].Trim()})";
+            return false;
+        }
+        catch (FormatException ex)
+        {
+            error = $"{path} is not valid JSON ({ex.Message.Split('\n')[0].Trim()})";
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            error = $"cannot read {path} (permission denied)";
+            return false;
+        }
+
+        error = string.Empty;
+        return true;
+    }
+}

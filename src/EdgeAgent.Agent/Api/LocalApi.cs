@@ -1,0 +1,141 @@
+using System.Text.Json;
+using EdgeAgent.Agent.Deployment;
+using EdgeAgent.Agent.Mqtt;
+using EdgeAgent.Agent.Options;
+using EdgeAgent.Agent.Serving;
+using EdgeAgent.Agent.Telemetry;
+using EdgeAgent.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent.Api;
+
+/// <summary>
+/// The local HTTP API (docs/inference-api.md): Open Inference Protocol v2 under <c>/v2</c> for apps, agent endpoints under
+/// <c>/v1</c> for edgectl. Errors are <c>{"error": "..."}</c> with the protocol's status codes.
+/// </summary>
+public static class LocalApi
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGet("/v2/health/live", () => Results.Json(new { live = true }));
+        app.MapGet("/v2/health/ready", (ModelCatalog catalog, MqttSession mqtt) =>
+            Results.Json(new { ready = true, models = catalog.Active.Count, broker = mqtt.IsConnected }));
+        app.MapGet("/v2", () => Results.Json(new
+        {
+            name = "edge-agent",
+            version = AgentInfo.Version,
+            extensions = Array.Empty<string>(),
+        }));
+        app.MapGet("/v2/models/{name}", (string name, ModelCatalog catalog) =>
+            catalog.TryGet(name, out var model) && model is not null
+                ? Results.Json(new
+                {
+                    name = model.Name,
+                    versions = new[] { model.Version },
+                    platform = "onnxruntime_onnx",
+                    inputs = model.Inputs,
+                    outputs = model.Outputs,
+                }, CoreJson.Options)
+                : Error(404, $"model '{name}' is not loaded on this device"));
+        app.MapGet("/v2/models/{name}/ready", (string name, ModelCatalog catalog) =>
+            catalog.Contains(name) ? Results.Json(new { name, ready = true }) : Error(404, $"model '{name}' is not loaded on this device"));
+        app.MapPost("/v2/models/{name}/infer", InferAsync);
+        app.MapPost("/v2/models/{name}/versions/{version}/infer", (HttpContext context, string name, string version, InferenceRunner runner, ModelCatalog catalog) =>
+            catalog.TryGet(name, out var model) && model?.Version == version
+                ? InferAsync(context, name, runner)
+                : Task.FromResult(Error(404, $"model '{name}' version {version} is not the one serving")));
+        app.MapGet("/v1/status", (IServiceProvider services) => Results.Json(Status(services), CoreJson.Options));
+        app.MapGet("/v1/models", (ModelCatalog catalog) => Results.Json(
+            catalog.Active.Select(m => new { name = m.Name, version = m.Version, inputs = m.Inputs, outputs = m.Outputs }), CoreJson.Options));
+    }
+
+    public static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+
+    private static async Task<IResult> InferAsync(HttpContext context, string name, InferenceRunner runner)
+    {
+        var limit = context.RequestServices.GetRequiredService<IOptions<AgentOptions>>().Value.MaxRequestBytes;
+        if (context.Request.ContentLength > limit)
+        {
+            return Error(413, $"request body is {context.Request.ContentLength} bytes, more than the {limit} this agent accepts");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = limit;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            return Error(400, $"request body is not valid JSON ({ex.Message})");
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == 413)
+        {
+            return Error(413, $"request body is larger than the {limit} bytes this agent accepts");
+        }
+
+        using (document)
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+            try
+            {
+                using (var writer = new Utf8JsonWriter(buffer))
+                {
+                    runner.Infer(name, document.RootElement, writer);
+                }
+            }
+            catch (InferenceException ex)
+            {
+                return Error(ex.StatusCode, ex.Message);
+            }
+
+            return Results.Bytes(buffer.WrittenMemory.ToArray(), "application/json");
+        }
+    }
+
+    private static object Status(IServiceProvider services)
+    {
+        var agent = services.GetRequiredService<IOptions<AgentOptions>>().Value;
+        var mqtt = services.GetRequiredService<MqttSession>();
+        var store = services.GetRequiredService<DeploymentStore>();
+        var desired = services.GetRequiredService<DesiredStateInbox>();
+        var meter = services.GetRequiredService<InferenceMeter>();
+        var outbox = services.GetRequiredService<Outbox>();
+        var totals = meter.Totals().ToDictionary(t => t.Model, StringComparer.Ordinal);
+        return new
+        {
+            deviceId = agent.DeviceId,
+            agentVersion = AgentInfo.Version,
+            architecture = agent.Architecture,
+            stateDirectory = agent.StateDirectory,
+            broker = new { url = mqtt.Broker, connected = mqtt.IsConnected, reconnects = mqtt.Reconnects, session = mqtt.SessionSeq },
+            desired = desired.Current.Models,
+            desiredError = desired.LastError,
+            models = store.Snapshot().Values.OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => new
+            {
+                name = r.Name,
+                state = r.State,
+                version = r.TargetVersion,
+                activeVersion = r.ActiveVersion,
+                reason = r.Reason,
+                attempts = r.Attempts,
+                updated = r.Updated,
+                requests = totals.TryGetValue(r.Name, out var t) ? t.Requests : 0,
+                errors = totals.TryGetValue(r.Name, out var e) ? e.Errors : 0,
+                ratePerSecond = totals.TryGetValue(r.Name, out var rt) ? rt.RatePerSecond : 0,
+                p95Ms = totals.TryGetValue(r.Name, out var p) ? p.P95Ms : 0,
+            }),
+            outbox = new { depth = outbox.Depth, dropped = outbox.Dropped, delivered = outbox.Delivered },
+        };
+    }
+}

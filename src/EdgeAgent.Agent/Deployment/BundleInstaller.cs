@@ -1,0 +1,131 @@
+using System.Security.Cryptography;
+using EdgeAgent.Agent.Mqtt;
+using EdgeAgent.Agent.Options;
+using EdgeAgent.Core.Bundles;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent.Deployment;
+
+/// <summary>Fetches and verifies a manifest, then the files it names, and installs them under <c>models/NAME/VERSION/</c>.</summary>
+public sealed class BundleInstaller
+{
+    private readonly MqttSession _mqtt;
+    private readonly BundleStore _store;
+    private readonly ChunkFetcher _chunks;
+    private readonly TrustStore _trust;
+    private readonly AgentOptions _options;
+    private readonly TimeProvider _time;
+
+    public BundleInstaller(MqttSession mqtt, BundleStore store, ChunkFetcher chunks, TrustStore trust, IOptions<AgentOptions> options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _mqtt = mqtt;
+        _store = store;
+        _chunks = chunks;
+        _trust = trust;
+        _options = options.Value;
+        _time = time;
+    }
+
+    /// <summary>Reads the retained manifest envelope; verifies it before anything else is fetched.</summary>
+    public async Task<(BundleManifest Manifest, byte[] Envelope)> FetchManifestAsync(string name, string version, CancellationToken cancellationToken)
+    {
+        var topic = _mqtt.Topics.Manifest(name, version);
+        var timeout = TimeSpan.FromSeconds(_options.FetchTimeoutSeconds);
+        var arrived = await _mqtt.CollectAsync([topic], timeout, cancellationToken);
+        if (!arrived.TryGetValue(topic, out var message) || message.Payload.Length == 0)
+        {
+            var why = _mqtt.IsConnected ? $"no manifest is published on {topic}" : "the broker is unreachable";
+            throw new BundleRejectedException(RejectionReason.Timeout, $"{why} (waited {timeout.TotalSeconds:0}s)");
+        }
+
+        return (Verify(message.Payload, name, version), message.Payload);
+    }
+
+    public BundleManifest Verify(byte[] envelope, string? name, string? version) =>
+        ManifestVerifier.Verify(envelope, _trust.Keys, new VerificationPolicy
+        {
+            ExpectedName = name,
+            ExpectedVersion = version,
+            Architecture = _options.Architecture,
+        }, _time.GetUtcNow());
+
+    public void EnsureDiskSpace(BundleManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        Directory.CreateDirectory(_store.BlobDirectory);
+        var needed = manifest.Files.Where(f => !_store.HasBlob(f)).Sum(f => f.Length) * 2 + (_options.DiskReserveMegabytes * 1024L * 1024L);
+        var free = new DriveInfo(Path.GetFullPath(_store.BlobDirectory)).AvailableFreeSpace;
+        if (free < needed)
+        {
+            throw new BundleRejectedException(RejectionReason.InsufficientDisk, $"{free / 1048576} MiB free in {_store.Root}, {needed / 1048576} MiB needed (bundle plus {_options.DiskReserveMegabytes} MiB reserve)");
+        }
+    }
+
+    public async Task FetchFilesAsync(BundleManifest manifest, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        long done = 0;
+        foreach (var file in manifest.Files)
+        {
+            var before = done;
+            var fileProgress = progress is null ? null : new Progress<long>(bytes => progress.Report(before + bytes));
+            await _chunks.FetchAsync(file, fileProgress, cancellationToken);
+            done += file.Length;
+        }
+    }
+
+    /// <summary>Copies verified blobs into the version folder, checking each file's hash again as it is copied.</summary>
+    public string Install(BundleManifest manifest, byte[] envelope)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var dir = _store.VersionDirectory(manifest.Name, manifest.Version);
+        var staging = dir + ".staging";
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+
+        Directory.CreateDirectory(staging);
+        foreach (var file in manifest.Files)
+        {
+            var target = Path.GetFullPath(Path.Combine(staging, file.Path));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            using (var source = File.OpenRead(_store.BlobPath(file.Sha256)))
+            using (var output = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            {
+                var buffer = new byte[81920];
+                int read;
+                long total = 0;
+                while ((read = source.Read(buffer)) > 0)
+                {
+                    total += read;
+                    if (total > file.Length)
+                    {
+                        throw new BundleRejectedException(RejectionReason.LengthMismatch, $"'{file.Path}' is longer than the {file.Length} bytes declared");
+                    }
+
+                    hash.AppendData(buffer, 0, read);
+                    output.Write(buffer, 0, read);
+                }
+
+                output.Flush(flushToDisk: true);
+                var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+                if (sha != file.Sha256 || total != file.Length)
+                {
+                    throw new BundleRejectedException(RejectionReason.HashMismatch, $"'{file.Path}' on disk has sha256 {sha}, the manifest says {file.Sha256}");
+                }
+            }
+        }
+
+        StateFiles.WriteAtomically(Path.Combine(staging, "envelope.json"), envelope);
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+
+        Directory.Move(staging, dir);
+        return _store.FilePath(manifest.Name, manifest.Version, manifest.ModelFile!);
+    }
+}

@@ -1,0 +1,68 @@
+using EdgeAgent.Agent.Mqtt;
+using EdgeAgent.Agent.Options;
+using EdgeAgent.Core.Desired;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent.Deployment;
+
+/// <summary>
+/// Receives desired state (retained MQTT), validates and persists it, and wakes the reconcile loop. Nothing else:
+/// the loop decides what to do. A malformed document is refused and the last good one stays in force.
+/// </summary>
+public sealed class DesiredStateInbox
+{
+    private readonly string _path;
+    private readonly ILogger<DesiredStateInbox> _logger;
+    private readonly ReconcileSignal _signal;
+    private DesiredState? _current;
+
+    public DesiredStateInbox(IOptions<AgentOptions> options, ReconcileSignal signal, ILogger<DesiredStateInbox> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _path = Path.Combine(options.Value.StateDirectory, "desired.json");
+        _signal = signal;
+        _logger = logger;
+    }
+
+    /// <summary>The desired state in force: the last valid one received, or the one persisted before a restart.</summary>
+    public DesiredState Current
+    {
+        get
+        {
+            if (Volatile.Read(ref _current) is { } current)
+            {
+                return current;
+            }
+
+            var loaded = File.Exists(_path) && DesiredState.TryParse(File.ReadAllBytes(_path), out var state, out _) ? state! : DesiredState.Empty;
+            Interlocked.CompareExchange(ref _current, loaded, null);
+            return _current!;
+        }
+    }
+
+    /// <summary>The reason the latest received document was refused; null once a valid one arrived.</summary>
+    public string? LastError { get; private set; }
+
+    public void Receive(IncomingMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (!DesiredState.TryParse(message.Payload, out var state, out var error))
+        {
+            LastError = error;
+            Log.DesiredRejected(_logger, message.Topic, error);
+            _signal.Wake();
+            return;
+        }
+
+        StateFiles.WriteAtomically(_path, state!.ToJson());
+        Volatile.Write(ref _current, state);
+        LastError = null;
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            var models = string.Join(", ", state.Models.Select(m => $"{m.Name} {m.Version}"));
+            Log.DesiredAccepted(_logger, models);
+        }
+        _signal.Wake();
+    }
+}

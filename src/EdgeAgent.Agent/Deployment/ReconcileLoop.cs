@@ -1,0 +1,219 @@
+using EdgeAgent.Agent.Mqtt;
+using EdgeAgent.Agent.Options;
+using EdgeAgent.Agent.Serving;
+using EdgeAgent.Agent.Telemetry;
+using EdgeAgent.Core.Bundles;
+using EdgeAgent.Core.Deployment;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent.Deployment;
+
+/// <summary>
+/// The reconcile loop: on every wake (desired state, retry timer) it asks the pure planner for steps and runs them.
+/// Each deployment moves Pending → Fetching → Verifying → Staging → Activating → Active, or Failed(reason); each state
+/// is persisted before its side effect. A failure never touches the model that is serving.
+/// </summary>
+public sealed class ReconcileLoop : BackgroundService
+{
+    private readonly ReconcileSignal _signal;
+    private readonly DesiredStateInbox _desired;
+    private readonly DeploymentStore _store;
+    private readonly BundleInstaller _installer;
+    private readonly BundleStore _bundles;
+    private readonly ModelCatalog _catalog;
+    private readonly InferenceMeter _meter;
+    private readonly EventLog _events;
+    private readonly MqttSession _mqtt;
+    private readonly AgentOptions _options;
+    private readonly ILogger<ReconcileLoop> _logger;
+    private readonly TimeProvider _time;
+
+    public ReconcileLoop(
+        ReconcileSignal signal,
+        DesiredStateInbox desired,
+        DeploymentStore store,
+        BundleInstaller installer,
+        BundleStore bundles,
+        ModelCatalog catalog,
+        InferenceMeter meter,
+        EventLog events,
+        MqttSession mqtt,
+        IOptions<AgentOptions> options,
+        ILogger<ReconcileLoop> logger,
+        TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _signal = signal;
+        _desired = desired;
+        _store = store;
+        _installer = installer;
+        _bundles = bundles;
+        _catalog = catalog;
+        _meter = meter;
+        _events = events;
+        _mqtt = mqtt;
+        _options = options.Value;
+        _logger = logger;
+        _time = time;
+        _mqtt.BirthModels = () => [.. _store.Snapshot().Values.Where(r => r.ActiveVersion is not null).Select(r => new { name = r.Name, version = r.ActiveVersion })];
+    }
+
+    /// <summary>Completed passes of the loop; the watchdog and tests watch it move.</summary>
+    public long Passes => Interlocked.Read(ref _passes);
+
+    private long _passes;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        Recover();
+        _mqtt.AddStandingSubscription(_mqtt.Topics.DeviceDesired(_options.DeviceId), _desired.Receive);
+        var retry = TimeSpan.FromSeconds(_options.RetryIntervalSeconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var plan = DeploymentPlanner.Plan(_desired.Current, _store.Snapshot(), _options.MaxAttempts);
+                foreach (var step in plan.Steps)
+                {
+                    stoppingToken.ThrowIfCancellationRequested();
+                    await ExecuteAsync(step, stoppingToken);
+                }
+
+                Interlocked.Increment(ref _passes);
+                await _signal.WaitAsync(retry, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                Log.ReconcileError(_logger, ex);
+                await WaitQuietlyAsync(retry, stoppingToken);
+            }
+        }
+    }
+
+    private async Task WaitQuietlyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _signal.WaitAsync(timeout, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>One start-up decision per model: reload what was Active; restart what was in flight.</summary>
+    private void Recover()
+    {
+        foreach (var record in _store.Snapshot().Values)
+        {
+            if (record.ActiveVersion is { } version)
+            {
+                try
+                {
+                    var manifest = _installer.Verify(File.ReadAllBytes(_bundles.EnvelopePath(record.Name, version)), record.Name, version);
+                    var model = OnnxModel.Load(record.Name, version, _bundles.FilePath(record.Name, version, manifest.ModelFile!));
+                    _catalog.Activate(model);
+                    _meter.Track(record.Name, version);
+                    Log.Recovered(_logger, record.Name, version);
+                }
+                catch (Exception ex) when (ex is IOException or BundleRejectedException or UnauthorizedAccessException)
+                {
+                    var reason = ex is BundleRejectedException b ? b.Describe() : ex.Message;
+                    Log.RecoverFailed(_logger, record.Name, version, reason);
+                    _store.Update(record.Name, r => r! with { ActiveVersion = null, State = DeploymentStates.Failed, Reason = $"reload failed: {reason}", Updated = _time.GetUtcNow() });
+                    continue;
+                }
+            }
+
+            if (DeploymentStates.IsInProgress(record.State))
+            {
+                // Interrupted mid-deployment: the serving model is untouched; the planner restarts the attempt.
+                _store.Update(record.Name, r => r! with { State = DeploymentStates.Failed, Reason = $"interrupted while {record.State}", Updated = _time.GetUtcNow() });
+            }
+        }
+    }
+
+    private async Task ExecuteAsync(DeploymentStep step, CancellationToken cancellationToken)
+    {
+        switch (step)
+        {
+            case DeploymentStep.Deploy deploy:
+                await DeployAsync(deploy, cancellationToken);
+                break;
+            case DeploymentStep.Unload unload:
+                _catalog.Unload(unload.Model);
+                _meter.Untrack(unload.Model);
+                _store.Remove(unload.Model);
+                _events.Deployment(unload.Model, string.Empty, DeploymentStates.Removed);
+                Log.Unloaded(_logger, unload.Model);
+                break;
+        }
+    }
+
+    private async Task DeployAsync(DeploymentStep.Deploy step, CancellationToken cancellationToken)
+    {
+        var (name, version) = (step.Model, step.Version);
+        Log.Deploying(_logger, name, version, step.Attempt);
+        try
+        {
+            Transition(name, version, DeploymentStates.Fetching, attempts: step.Attempt);
+            var (manifest, envelope) = await _installer.FetchManifestAsync(name, version, cancellationToken);
+
+            Transition(name, version, DeploymentStates.Verifying);
+            _installer.EnsureDiskSpace(manifest);
+
+            Transition(name, version, DeploymentStates.Fetching);
+            await _installer.FetchFilesAsync(manifest, null, cancellationToken);
+
+            Transition(name, version, DeploymentStates.Verifying);
+            var modelPath = _installer.Install(manifest, envelope);
+
+            Transition(name, version, DeploymentStates.Staging);
+            var model = OnnxModel.Load(name, version, modelPath);
+
+            Transition(name, version, DeploymentStates.Activating);
+            _catalog.Activate(model);
+            _meter.Track(name, version);
+            _store.Update(name, r => r! with { ActiveVersion = version, State = DeploymentStates.Active, Reason = null, Updated = _time.GetUtcNow() });
+            _events.Deployment(name, version, DeploymentStates.Active);
+            Log.Activated(_logger, name, version);
+        }
+        catch (BundleRejectedException ex)
+        {
+            Fail(name, version, ex.Describe());
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Fail(name, version, $"io-error: {ex.Message}");
+        }
+    }
+
+    private void Transition(string name, string version, string state, int? attempts = null)
+    {
+        _store.Update(name, r => new Core.Deployment.ModelRecord
+        {
+            Name = name,
+            ActiveVersion = r?.ActiveVersion,
+            TargetVersion = version,
+            State = state,
+            Attempts = attempts ?? r?.Attempts ?? 1,
+            Updated = _time.GetUtcNow(),
+        });
+        _events.Deployment(name, version, state);
+    }
+
+    private void Fail(string name, string version, string reason)
+    {
+        Log.DeploymentFailed(_logger, name, version, reason);
+        _store.Update(name, r => r! with { State = DeploymentStates.Failed, Reason = reason, Updated = _time.GetUtcNow() });
+        _events.Deployment(name, version, DeploymentStates.Failed, reason);
+    }
+}

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using EdgeAgent.Agent.Mqtt;
+using EdgeAgent.Agent.Options;
+using EdgeAgent.Core;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent.Deployment;
+
+/// <summary>
+/// Publishes the retained <c>{p}/devices/{id}/reported</c> document whenever a deployment record changes, and again
+/// after every reconnect, so the fleet always sees the latest state.
+/// </summary>
+public sealed class ReportedStatePublisher : BackgroundService
+{
+    private readonly MqttSession _mqtt;
+    private readonly DeploymentStore _store;
+    private readonly DesiredStateInbox _desired;
+    private readonly AgentOptions _agent;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    public ReportedStatePublisher(MqttSession mqtt, DeploymentStore store, DesiredStateInbox desired, IOptions<AgentOptions> agent, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        _mqtt = mqtt;
+        _store = store;
+        _desired = desired;
+        _agent = agent.Value;
+        _time = time;
+        _store.Changed += (_, _) => Wake();
+        _mqtt.Connected += (_, _) => Wake();
+    }
+
+    public void Wake()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already pending.
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var dirty = true;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (await _wake.WaitAsync(TimeSpan.FromSeconds(30), stoppingToken))
+                {
+                    dirty = true;
+                }
+
+                if (dirty && _mqtt.IsConnected)
+                {
+                    var payload = JsonSerializer.SerializeToUtf8Bytes(Document(), CoreJson.Options);
+                    dirty = !await _mqtt.PublishAsync(_mqtt.Topics.Reported(_agent.DeviceId), payload, retain: true, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+    }
+
+    public object Document() => new
+    {
+        deviceId = _agent.DeviceId,
+        agentVersion = AgentInfo.Version,
+        architecture = _agent.Architecture,
+        updated = _time.GetUtcNow(),
+        desiredError = _desired.LastError,
+        models = _store.Snapshot().Values.OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => new
+        {
+            name = r.Name,
+            state = r.State,
+            version = r.TargetVersion,
+            activeVersion = r.ActiveVersion,
+            reason = r.Reason,
+            attempts = r.Attempts,
+            updated = r.Updated,
+        }),
+    };
+
+    public override void Dispose()
+    {
+        _wake.Dispose();
+        base.Dispose();
+    }
+}

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+
+namespace EdgeAgent.Agent;
+
+/// <summary>Source-generated log messages. Event ids: 1xxx MQTT, 2xxx deployment, 3xxx serving, 4xxx telemetry.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Connected to {Broker} as {ClientId} (session {Seq})")]
+    public static partial void Connected(ILogger logger, string broker, string clientId, long seq);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Cannot reach broker {Broker} (attempt {Attempt}, next try in {Delay}): {Error}")]
+    public static partial void ConnectFailed(ILogger logger, string broker, int attempt, TimeSpan delay, string error);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Disconnected from broker: {Reason}")]
+    public static partial void Disconnected(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Ignored desired state on {Topic}: {Error}")]
+    public static partial void DesiredRejected(ILogger logger, string topic, string error);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Desired state received: {Models}")]
+    public static partial void DesiredAccepted(ILogger logger, string models);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Deploying {Model} {Version} (attempt {Attempt})")]
+    public static partial void Deploying(ILogger logger, string model, string version, int attempt);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "{Model} {Version} is Active")]
+    public static partial void Activated(ILogger logger, string model, string version);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Deployment of {Model} {Version} failed: {Reason}")]
+    public static partial void DeploymentFailed(ILogger logger, string model, string version, string reason);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Chunk {Index} of {Sha256} failed its hash; fetching again")]
+    public static partial void ChunkHashMismatch(ILogger logger, int index, string sha256);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Recovered {Model} {Version} from disk")]
+    public static partial void Recovered(ILogger logger, string model, string version);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "Could not reload {Model} {Version} at start-up: {Reason}")]
+    public static partial void RecoverFailed(ILogger logger, string model, string version, string reason);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Unloaded {Model}")]
+    public static partial void Unloaded(ILogger logger, string model);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Error, Message = "Reconcile loop error")]
+    public static partial void ReconcileError(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Local API listening on {Endpoint}")]
+    public static partial void ApiListening(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Outbox full: dropped {Count} oldest records")]
+    public static partial void OutboxDropped(ILogger logger, long count);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Debug, Message = "Publishing {Topic} failed: {Error}")]
+    public static partial void PublishFailed(ILogger logger, string topic, string error);
+}

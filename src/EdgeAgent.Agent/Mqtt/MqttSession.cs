@@ -1,0 +1,378 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text.Json;
+using EdgeAgent.Agent.Options;
+using EdgeAgent.Core;
+using EdgeAgent.Core.Mqtt;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using Polly;
+using Polly.Retry;
+
+namespace EdgeAgent.Agent.Mqtt;
+
+/// <summary>
+/// The agent's one MQTT connection (MQTT 5): birth and will on <c>status</c> with a session sequence, reconnect with
+/// exponential backoff, standing subscriptions re-made on every connect, and short-lived waits for exact topics.
+/// </summary>
+public sealed class MqttSession : BackgroundService
+{
+    private readonly IMqttClient _client;
+    private readonly MqttClientFactory _factory = new();
+    private readonly AgentOptions _agent;
+    private readonly MqttOptions _options;
+    private readonly BrokerAddress _broker;
+    private readonly SessionSequence _sequence;
+    private readonly ILogger<MqttSession> _logger;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, Action<IncomingMessage>> _standing = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<IncomingMessage>> _waiters = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _publishGate = new(1, 1);
+    private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _reconnects;
+    private long _connects;
+
+    public MqttSession(IOptions<AgentOptions> agent, IOptions<MqttOptions> options, SessionSequence sequence, ILogger<MqttSession> logger, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentNullException.ThrowIfNull(options);
+        _agent = agent.Value;
+        _options = options.Value;
+        _broker = BrokerAddress.Parse(_options.Url);
+        _sequence = sequence;
+        _logger = logger;
+        _time = time;
+        Topics = new Topics(_options.TopicPrefix);
+        _client = _factory.CreateMqttClient();
+        _client.ApplicationMessageReceivedAsync += OnMessageAsync;
+        _client.DisconnectedAsync += OnDisconnectedAsync;
+    }
+
+    public Topics Topics { get; }
+
+    public string DeviceId => _agent.DeviceId;
+
+    public bool IsConnected => _client.IsConnected;
+
+    public long Reconnects => Interlocked.Read(ref _reconnects);
+
+    public long SessionSeq { get; private set; }
+
+    public string Broker => _broker.ToString();
+
+    /// <summary>Raised after each successful connect, once birth and standing subscriptions are in place.</summary>
+    public event EventHandler? Connected;
+
+    /// <summary>Supplies the model list carried in the birth message.</summary>
+    public Func<IReadOnlyList<object>>? BirthModels { get; set; }
+
+    /// <summary>Completes when the session is connected (immediately if it is).</summary>
+    public Task WhenConnectedAsync(CancellationToken cancellationToken) =>
+        IsConnected ? Task.CompletedTask : Volatile.Read(ref _connected).Task.WaitAsync(cancellationToken);
+
+    /// <summary>Keeps a subscription across reconnects and routes its messages to <paramref name="handler"/>.</summary>
+    public void AddStandingSubscription(string topic, Action<IncomingMessage> handler)
+    {
+        _standing[topic] = handler;
+        if (IsConnected)
+        {
+            _ = SubscribeQuietlyAsync([topic]);
+        }
+    }
+
+    private async Task SubscribeQuietlyAsync(IReadOnlyList<string> topics)
+    {
+        try
+        {
+            await SubscribeAsync(topics, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or OperationCanceledException)
+        {
+            // Re-made on the next connect.
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var pipeline = new ResiliencePipelineBuilder { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(500),
+                MaxDelay = TimeSpan.FromSeconds(_options.MaxReconnectDelaySeconds),
+                OnRetry = args =>
+                {
+                    Log.ConnectFailed(_logger, Broker, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception?.Message ?? "unknown");
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await pipeline.ExecuteAsync(ConnectOnceAsync, stoppingToken);
+                await Volatile.Read(ref _disconnected).Task.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+    }
+
+    private async ValueTask ConnectOnceAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _disconnected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var seq = _sequence.Next();
+        var clientId = string.IsNullOrWhiteSpace(_options.ClientId) ? $"edge-agent-{_agent.DeviceId}" : _options.ClientId;
+        var will = JsonSerializer.SerializeToUtf8Bytes(new { state = "offline", deviceId = _agent.DeviceId, seq }, CoreJson.Options);
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(_broker.Host, _broker.Port)
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithClientId(clientId)
+            .WithCleanStart(true)
+            .WithKeepAlivePeriod(TimeSpan.FromSeconds(_options.KeepAliveSeconds))
+            .WithTimeout(TimeSpan.FromSeconds(10))
+            .WithWillTopic(Topics.Status(_agent.DeviceId))
+            .WithWillPayload(will)
+            .WithWillRetain(true)
+            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithWillContentType("application/json");
+        if (_broker.UseTls)
+        {
+            builder = builder.WithTlsOptions(o => o.UseTls());
+        }
+
+        if (!string.IsNullOrEmpty(_options.Username))
+        {
+            builder = builder.WithCredentials(_options.Username, _options.Password);
+        }
+
+        var options = builder.Build();
+        if (options.ChannelOptions is MqttClientTcpOptions tcp)
+        {
+            // The 8 KiB default makes large publishes crawl (shared/pitfalls.md).
+            tcp.BufferSize = 65536;
+            tcp.NoDelay = true;
+        }
+
+        await _client.ConnectAsync(options, cancellationToken);
+        SessionSeq = seq;
+        if (Interlocked.Increment(ref _connects) > 1)
+        {
+            Interlocked.Increment(ref _reconnects);
+        }
+
+        Log.Connected(_logger, Broker, clientId, seq);
+        var birth = new
+        {
+            state = "online",
+            deviceId = _agent.DeviceId,
+            seq,
+            agentVersion = AgentInfo.Version,
+            architecture = _agent.Architecture,
+            timestamp = _time.GetUtcNow(),
+            models = BirthModels?.Invoke() ?? [],
+        };
+        await PublishAsync(Topics.Status(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(birth, CoreJson.Options), retain: true, cancellationToken);
+        var standing = _standing.Keys.ToList();
+        var waiting = _waiters.Keys.ToList();
+        if (standing.Count + waiting.Count > 0)
+        {
+            await SubscribeAsync([.. standing, .. waiting], cancellationToken);
+        }
+
+        Volatile.Read(ref _connected).TrySetResult();
+        Connected?.Invoke(this, EventArgs.Empty);
+    }
+
+    private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
+    {
+        Interlocked.Exchange(ref _connected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (e.ClientWasConnected)
+        {
+            Log.Disconnected(_logger, e.Exception?.Message ?? e.Reason.ToString());
+        }
+
+        Volatile.Read(ref _disconnected).TrySetResult();
+        return Task.CompletedTask;
+    }
+
+    private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var message = new IncomingMessage(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload.ToArray(), e.ApplicationMessage.Retain);
+        if (_standing.TryGetValue(message.Topic, out var handler))
+        {
+            handler(message);
+        }
+
+        if (_waiters.TryGetValue(message.Topic, out var waiter))
+        {
+            waiter.TrySetResult(message);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Publishes with QoS 1 and returns true only when the broker acknowledged it.</summary>
+    public async Task<bool> PublishAsync(string topic, byte[] payload, bool retain, CancellationToken cancellationToken)
+    {
+        if (!_client.IsConnected)
+        {
+            return false;
+        }
+
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(payload)
+            .WithRetainFlag(retain)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithContentType("application/json")
+            .Build();
+        try
+        {
+            var result = await _client.PublishAsync(message, cancellationToken);
+            return result.ReasonCode is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers;
+        }
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or MQTTnet.Exceptions.MqttClientNotConnectedException)
+        {
+            Log.PublishFailed(_logger, topic, ex.Message);
+            return false;
+        }
+    }
+
+    private async Task SubscribeAsync(IReadOnlyList<string> topics, CancellationToken cancellationToken)
+    {
+        var builder = _factory.CreateSubscribeOptionsBuilder();
+        foreach (var topic in topics)
+        {
+            builder = builder.WithTopicFilter(f => f.WithTopic(topic).WithAtLeastOnceQoS());
+        }
+
+        await _publishGate.WaitAsync(cancellationToken);
+        try
+        {
+            await _client.SubscribeAsync(builder.Build(), cancellationToken);
+        }
+        finally
+        {
+            _publishGate.Release();
+        }
+    }
+
+    private async Task UnsubscribeAsync(IReadOnlyList<string> topics)
+    {
+        if (!_client.IsConnected || topics.Count == 0)
+        {
+            return;
+        }
+
+        var builder = _factory.CreateUnsubscribeOptionsBuilder();
+        foreach (var topic in topics)
+        {
+            builder = builder.WithTopicFilter(topic);
+        }
+
+        try
+        {
+            await _client.UnsubscribeAsync(builder.Build(), CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or OperationCanceledException)
+        {
+            // The broker drops our subscriptions with the session anyway.
+        }
+    }
+
+    /// <summary>
+    /// Subscribes to exact topics and collects the (retained) message of each until all arrived or
+    /// <paramref name="timeout"/> passed. Returns what arrived; a missing topic is simply absent.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, IncomingMessage>> CollectAsync(IReadOnlyList<string> topics, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var waits = new Dictionary<string, TaskCompletionSource<IncomingMessage>>(StringComparer.Ordinal);
+        foreach (var topic in topics)
+        {
+            var tcs = new TaskCompletionSource<IncomingMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters[topic] = tcs;
+            waits[topic] = tcs;
+        }
+
+        try
+        {
+            await WhenConnectedAsync(cancellationToken).WaitAsync(timeout, _time, cancellationToken);
+            await SubscribeAsync(topics, cancellationToken);
+            try
+            {
+                await Task.WhenAll(waits.Values.Select(w => w.Task)).WaitAsync(timeout, _time, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                // Partial results are returned below.
+            }
+        }
+        catch (TimeoutException)
+        {
+            // Not connected in time: nothing arrived.
+        }
+        finally
+        {
+            foreach (var (topic, tcs) in waits)
+            {
+                _waiters.TryRemove(new KeyValuePair<string, TaskCompletionSource<IncomingMessage>>(topic, tcs));
+            }
+
+            await UnsubscribeAsync(topics);
+        }
+
+        var result = new Dictionary<string, IncomingMessage>(StringComparer.Ordinal);
+        foreach (var (topic, tcs) in waits)
+        {
+            if (tcs.Task.IsCompletedSuccessfully)
+            {
+                result[topic] = tcs.Task.Result;
+            }
+        }
+
+        return result;
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_client.IsConnected)
+        {
+            // A clean disconnect suppresses the will, so say goodbye ourselves.
+            var offline = JsonSerializer.SerializeToUtf8Bytes(new { state = "offline", deviceId = _agent.DeviceId, seq = SessionSeq, reason = "shutdown" }, CoreJson.Options);
+            await PublishAsync(Topics.Status(_agent.DeviceId), offline, retain: true, cancellationToken);
+        }
+
+        await base.StopAsync(cancellationToken);
+        if (_client.IsConnected)
+        {
+            try
+            {
+                await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), cancellationToken);
+            }
+            catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
+            {
+                // Already gone.
+            }
+        }
+    }
+
+    public override void Dispose()
+    {
+        _client.Dispose();
+        _publishGate.Dispose();
+        base.Dispose();
+    }
+}

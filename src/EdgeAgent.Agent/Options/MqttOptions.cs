@@ -1,0 +1,23 @@
+namespace EdgeAgent.Agent.Options;
+
+/// <summary>Section <c>Mqtt</c>.</summary>
+public sealed class MqttOptions
+{
+    public const string Section = "Mqtt";
+
+    public string Url { get; set; } = string.Empty;
+
+    public string TopicPrefix { get; set; } = Core.Mqtt.Topics.DefaultPrefix;
+
+    /// <summary>Defaults to <c>edge-agent-{DeviceId}</c>.</summary>
+    public string? ClientId { get; set; }
+
+    public string? Username { get; set; }
+
+    public string? Password { get; set; }
+
+    public int KeepAliveSeconds { get; set; } = 30;
+
+    /// <summary>Longest wait between reconnect attempts (exponential backoff with jitter up to this).</summary>
+    public int MaxReconnectDelaySeconds { get; set; } = 30;
+}

@@ -1,0 +1,145 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using EdgeAgent.Core.Bundles;
+using EdgeAgent.Core.Mqtt;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent.Options;
+
+/// <summary>Validates every section at start-up; each failure names the config key, e.g. <c>Agent:DeviceId is required</c>.</summary>
+internal sealed partial class OptionsValidators :
+    IValidateOptions<AgentOptions>, IValidateOptions<MqttOptions>, IValidateOptions<TrustOptions>, IValidateOptions<TelemetryOptions>
+{
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", RegexOptions.CultureInvariant)]
+    private static partial Regex DeviceIdPattern();
+
+    public ValidateOptionsResult Validate(string? name, AgentOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DeviceId))
+        {
+            errors.Add("Agent:DeviceId is required");
+        }
+        else if (!DeviceIdPattern().IsMatch(options.DeviceId))
+        {
+            errors.Add($"Agent:DeviceId '{options.DeviceId}' may hold only letters, digits, '.', '_' and '-' (no MQTT wildcards or '/')");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.StateDirectory))
+        {
+            errors.Add("Agent:StateDirectory is required");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ApiSocket))
+        {
+            errors.Add("Agent:ApiSocket is required");
+        }
+        else if (options.ApiSocket.Length > 107)
+        {
+            errors.Add($"Agent:ApiSocket is {options.ApiSocket.Length} characters; a unix socket path may have at most 107");
+        }
+
+        if (options.ApiListen is { Length: > 0 } listen && !System.Net.IPEndPoint.TryParse(listen, out _))
+        {
+            errors.Add($"Agent:ApiListen '{listen}' is not an address:port such as 127.0.0.1:8080");
+        }
+
+        if (options.FetchTimeoutSeconds <= 0)
+        {
+            errors.Add("Agent:FetchTimeoutSeconds must be positive");
+        }
+
+        if (options.MaxAttempts <= 0)
+        {
+            errors.Add("Agent:MaxAttempts must be positive");
+        }
+
+        if (options.RetryIntervalSeconds <= 0)
+        {
+            errors.Add("Agent:RetryIntervalSeconds must be positive");
+        }
+
+        return Result(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, MqttOptions options)
+    {
+        var errors = new List<string>();
+        if (!BrokerAddress.TryParse(options.Url, out _, out var error))
+        {
+            errors.Add($"Mqtt:Url {error}");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.TopicPrefix) || options.TopicPrefix.Contains('#', StringComparison.Ordinal) || options.TopicPrefix.Contains('+', StringComparison.Ordinal))
+        {
+            errors.Add("Mqtt:TopicPrefix must be a topic without wildcards");
+        }
+
+        if (options.KeepAliveSeconds is < 5 or > 3600)
+        {
+            errors.Add("Mqtt:KeepAliveSeconds must be between 5 and 3600");
+        }
+
+        if (options.MaxReconnectDelaySeconds <= 0)
+        {
+            errors.Add("Mqtt:MaxReconnectDelaySeconds must be positive");
+        }
+
+        return Result(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, TrustOptions options)
+    {
+        var errors = new List<string>();
+        if (options.PublicKeys.Count == 0)
+        {
+            errors.Add("Trust:PublicKeys needs at least one public key file");
+        }
+
+        for (var i = 0; i < options.PublicKeys.Count; i++)
+        {
+            var path = options.PublicKeys[i];
+            if (!File.Exists(path))
+            {
+                errors.Add($"Trust:PublicKeys:{i} file not found: {path}");
+                continue;
+            }
+
+            try
+            {
+                using var keys = new TrustedKeys();
+                keys.AddPem(File.ReadAllText(path));
+            }
+            catch (CryptographicException ex)
+            {
+                errors.Add($"Trust:PublicKeys:{i} ({path}) is {ex.Message}");
+            }
+        }
+
+        return Result(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, TelemetryOptions options)
+    {
+        var errors = new List<string>();
+        if (options.WindowSeconds is < 0.1 or > 3600)
+        {
+            errors.Add("Telemetry:WindowSeconds must be between 0.1 and 3600");
+        }
+
+        if (options.HealthIntervalSeconds is < 0.1 or > 3600)
+        {
+            errors.Add("Telemetry:HealthIntervalSeconds must be between 0.1 and 3600");
+        }
+
+        if (options.OutboxMaxRecords < 100)
+        {
+            errors.Add("Telemetry:OutboxMaxRecords must be at least 100");
+        }
+
+        return Result(errors);
+    }
+
+    private static ValidateOptionsResult Result(List<string> errors) =>
+        errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+}

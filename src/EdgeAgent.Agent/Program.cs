@@ -1,0 +1,1 @@
+return await EdgeAgent.Agent.AgentProgram.RunAsync(args);

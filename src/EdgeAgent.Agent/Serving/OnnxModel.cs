@@ -1,0 +1,113 @@
+using EdgeAgent.Core.Bundles;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace EdgeAgent.Agent.Serving;
+
+/// <summary>
+/// One loaded ONNX Runtime session of one model version. Requests lease it; after a swap the old session is disposed
+/// when its last in-flight request returns, so no request fails because of an activation.
+/// </summary>
+public sealed class OnnxModel : IDisposable
+{
+    private readonly InferenceSession _session;
+    private int _leases;
+    private int _retired;
+    private int _disposed;
+
+    private OnnxModel(string name, string version, InferenceSession session)
+    {
+        Name = name;
+        Version = version;
+        _session = session;
+        InputMetadata = session.InputMetadata;
+        Inputs = [.. session.InputMetadata.Select(p => Describe(p.Key, p.Value))];
+        Outputs = [.. session.OutputMetadata.Select(p => Describe(p.Key, p.Value))];
+        OutputNames = [.. session.OutputMetadata.Keys];
+    }
+
+    public string Name { get; }
+
+    public string Version { get; }
+
+    public IReadOnlyList<TensorSpec> Inputs { get; }
+
+    public IReadOnlyList<TensorSpec> Outputs { get; }
+
+    public IReadOnlyList<string> OutputNames { get; }
+
+    internal IReadOnlyDictionary<string, NodeMetadata> InputMetadata { get; }
+
+    public static OnnxModel Load(string name, string version, string path)
+    {
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = 1,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        try
+        {
+            return new OnnxModel(name, version, new InferenceSession(path, options));
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new BundleRejectedException(RejectionReason.ModelLoadFailed, $"ONNX Runtime cannot load '{Path.GetFileName(path)}': {FirstLine(ex.Message)}");
+        }
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
+
+    private static TensorSpec Describe(string name, NodeMetadata meta) =>
+        new(name, meta.IsTensor ? DatatypeOf(meta.ElementDataType) : meta.OnnxValueType.ToString().ToUpperInvariant(), [.. meta.Dimensions.Select(d => (long)d)]);
+
+    public static string DatatypeOf(TensorElementType type) => TensorDatatypes.FromOnnxElementType(type.ToString());
+
+    /// <summary>Runs the model. Inputs and outputs are OrtValues; the caller disposes both.</summary>
+    public IDisposableReadOnlyCollection<OrtValue> Run(IReadOnlyList<string> inputNames, IReadOnlyList<OrtValue> inputs, IReadOnlyList<string> outputNames)
+    {
+        using var runOptions = new RunOptions();
+        return _session.Run(runOptions, inputNames, inputs, outputNames);
+    }
+
+    public bool TryAcquire()
+    {
+        Interlocked.Increment(ref _leases);
+        if (Volatile.Read(ref _retired) == 1)
+        {
+            Release();
+            return false;
+        }
+
+        return true;
+    }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _leases) == 0 && Volatile.Read(ref _retired) == 1)
+        {
+            Dispose();
+        }
+    }
+
+    /// <summary>Stops new leases; the session is disposed once the last in-flight request releases it.</summary>
+    public void Retire()
+    {
+        Volatile.Write(ref _retired, 1);
+        if (Volatile.Read(ref _leases) == 0)
+        {
+            Dispose();
+        }
+    }
+
+    public bool IsDisposed => Volatile.Read(ref _disposed) == 1;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _session.Dispose();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace EdgeAgent.Agent.Serving;
+
+/// <summary>Turns the JSON <c>data</c> of a v2 input (flat or nested, row-major) into an OrtValue of the model's element type.</summary>
+internal static class TensorReader
+{
+    public static OrtValue Read(string name, TensorElementType type, long[] shape, long count, JsonElement data) => type switch
+    {
+        TensorElementType.Float => Create(name, shape, count, data, static e => (float)e.GetDouble()),
+        TensorElementType.Double => Create(name, shape, count, data, static e => e.GetDouble()),
+        TensorElementType.Int8 => Create(name, shape, count, data, static e => e.GetSByte()),
+        TensorElementType.Int16 => Create(name, shape, count, data, static e => e.GetInt16()),
+        TensorElementType.Int32 => Create(name, shape, count, data, static e => e.GetInt32()),
+        TensorElementType.Int64 => Create(name, shape, count, data, static e => e.GetInt64()),
+        TensorElementType.UInt8 => Create(name, shape, count, data, static e => e.GetByte()),
+        TensorElementType.UInt16 => Create(name, shape, count, data, static e => e.GetUInt16()),
+        TensorElementType.UInt32 => Create(name, shape, count, data, static e => e.GetUInt32()),
+        TensorElementType.UInt64 => Create(name, shape, count, data, static e => e.GetUInt64()),
+        TensorElementType.Bool => Create(name, shape, count, data, static e => e.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw new FormatException("expected true or false"),
+        }),
+        _ => throw new InferenceException($"input '{name}' has element type {type}, which this version of the API does not accept"),
+    };
+
+    private static OrtValue Create<T>(string name, long[] shape, long count, JsonElement data, Func<JsonElement, T> convert)
+        where T : unmanaged
+    {
+        var buffer = new T[count];
+        var filled = 0L;
+        try
+        {
+            if (!Fill(data, buffer, ref filled, convert))
+            {
+                throw new InferenceException($"input '{name}' has more data elements than its shape {InferenceRunner.Shape(shape)} holds ({count})");
+            }
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidOperationException or OverflowException)
+        {
+            throw new InferenceException($"input '{name}' data element {filled} is not a valid {typeof(T).Name} ({ex.Message})");
+        }
+
+        if (filled != count)
+        {
+            throw new InferenceException($"input '{name}' has {filled} data elements, its shape {InferenceRunner.Shape(shape)} needs {count}");
+        }
+
+        return OrtValue.CreateTensorValueFromMemory(buffer, shape);
+    }
+
+    /// <summary>Copies elements in row-major order; false when there are more than the buffer holds.</summary>
+    private static bool Fill<T>(JsonElement element, T[] buffer, ref long filled, Func<JsonElement, T> convert)
+    {
+        if (element.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in element.EnumerateArray())
+            {
+                if (!Fill(item, buffer, ref filled, convert))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        if (filled >= buffer.Length)
+        {
+            return false;
+        }
+
+        buffer[filled] = convert(element);
+        filled++;
+        return true;
+    }
+}

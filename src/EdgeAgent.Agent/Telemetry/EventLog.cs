@@ -1,0 +1,32 @@
+using System.Text.Json;
+using EdgeAgent.Agent.Options;
+using EdgeAgent.Core;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent.Telemetry;
+
+/// <summary>Deployment lifecycle events, queued in the outbox for <c>{p}/devices/{id}/events</c>.</summary>
+public sealed class EventLog
+{
+    public const string Kind = "events";
+
+    private readonly Outbox _outbox;
+    private readonly string _deviceId;
+    private readonly TimeProvider _time;
+
+    public EventLog(Outbox outbox, IOptions<AgentOptions> agent, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        _outbox = outbox;
+        _deviceId = agent.Value.DeviceId;
+        _time = time;
+    }
+
+    public void Deployment(string model, string version, string state, string? reason = null)
+    {
+        var timestamp = _time.GetUtcNow();
+        _outbox.Enqueue(Kind, seq => JsonSerializer.Serialize(
+            new { seq, deviceId = _deviceId, type = "deployment", model, version, state, reason, timestamp },
+            CoreJson.Options));
+    }
+}

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using EdgeAgent.Agent.Deployment;
+using EdgeAgent.Agent.Mqtt;
+using EdgeAgent.Agent.Options;
+using EdgeAgent.Core;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent.Telemetry;
+
+/// <summary>Heartbeat on <c>{p}/devices/{id}/health</c>: resources, per-model rates and latency, outbox depth, MQTT reconnects.</summary>
+public sealed class HealthReporter : BackgroundService
+{
+    private readonly MqttSession _mqtt;
+    private readonly InferenceMeter _meter;
+    private readonly Outbox _outbox;
+    private readonly DeploymentStore _deployments;
+    private readonly AgentOptions _agent;
+    private readonly TimeSpan _interval;
+    private readonly TimeProvider _time;
+    private readonly DateTimeOffset _started;
+    private TimeSpan _lastCpu;
+    private long _lastTimestamp;
+    private long _sent;
+
+    public HealthReporter(MqttSession mqtt, InferenceMeter meter, Outbox outbox, DeploymentStore deployments, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentNullException.ThrowIfNull(telemetry);
+        _mqtt = mqtt;
+        _meter = meter;
+        _outbox = outbox;
+        _deployments = deployments;
+        _agent = agent.Value;
+        _interval = TimeSpan.FromSeconds(telemetry.Value.HealthIntervalSeconds);
+        _time = time;
+        _started = time.GetUtcNow();
+    }
+
+    public long Sent => Interlocked.Read(ref _sent);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_interval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                if (_mqtt.IsConnected && await _mqtt.PublishAsync(_mqtt.Topics.Health(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(Snapshot(), CoreJson.Options), retain: false, stoppingToken))
+                {
+                    Interlocked.Increment(ref _sent);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    public object Snapshot()
+    {
+        using var process = Process.GetCurrentProcess();
+        var now = Stopwatch.GetTimestamp();
+        var cpu = process.TotalProcessorTime;
+        double cpuPercent = 0;
+        if (_lastTimestamp != 0)
+        {
+            var wall = Stopwatch.GetElapsedTime(_lastTimestamp, now).TotalSeconds;
+            cpuPercent = wall > 0 ? (cpu - _lastCpu).TotalSeconds / wall / Environment.ProcessorCount * 100 : 0;
+        }
+
+        _lastCpu = cpu;
+        _lastTimestamp = now;
+        long? diskFree = null;
+        try
+        {
+            diskFree = new DriveInfo(Path.GetFullPath(_agent.StateDirectory)).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // Reported as null.
+        }
+
+        var records = _deployments.Snapshot();
+        var last = records.Values.OrderByDescending(r => r.Updated).FirstOrDefault();
+        return new
+        {
+            deviceId = _agent.DeviceId,
+            timestamp = _time.GetUtcNow(),
+            agentVersion = AgentInfo.Version,
+            uptimeSeconds = Math.Round((_time.GetUtcNow() - _started).TotalSeconds, 1),
+            cpuPercent = Math.Round(cpuPercent, 2),
+            rssBytes = process.WorkingSet64,
+            diskFreeBytes = diskFree,
+            temperatureC = ReadTemperature(),
+            models = _meter.Totals().Select(t => new
+            {
+                name = t.Model,
+                version = t.Version,
+                executionProvider = "CPU",
+                requests = t.Requests,
+                errors = t.Errors,
+                ratePerSecond = t.RatePerSecond,
+                latencyMs = new { p50 = t.P50Ms, p95 = t.P95Ms, p99 = t.P99Ms },
+            }),
+            outbox = new { depth = _outbox.Depth, dropped = _outbox.Dropped, delivered = _outbox.Delivered },
+            mqtt = new { reconnects = _mqtt.Reconnects, session = _mqtt.SessionSeq },
+            lastDeployment = last is null ? null : new { model = last.Name, version = last.TargetVersion, state = last.State, reason = last.Reason, updated = last.Updated },
+        };
+    }
+
+    private static double? ReadTemperature()
+    {
+        try
+        {
+            var path = "/sys/class/thermal/thermal_zone0/temp";
+            if (File.Exists(path) && double.TryParse(File.ReadAllText(path).Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var milli))
+            {
+                return Math.Round(milli / 1000, 1);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // No thermal zone readable.
+        }
+
+        return null;
+    }
+}

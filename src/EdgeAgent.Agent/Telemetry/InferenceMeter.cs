@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using EdgeAgent.Core.Telemetry;
+
+namespace EdgeAgent.Agent.Telemetry;
+
+/// <summary>
+/// Counts and times inferences per model into the current window (lock-free), and keeps running totals.
+/// The window service swaps windows out; the hot path never waits on it.
+/// </summary>
+public sealed class InferenceMeter
+{
+    private readonly ConcurrentDictionary<string, ModelCounters> _models = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+
+    public InferenceMeter(TimeProvider time) => _time = time;
+
+    public void RecordSuccess(string model, string version, double micros)
+    {
+        var counters = For(model, version);
+        Interlocked.Increment(ref counters.Total);
+        counters.Window.RecordSuccess(micros);
+    }
+
+    public void RecordError(string model, string version)
+    {
+        var counters = For(model, version);
+        Interlocked.Increment(ref counters.Total);
+        Interlocked.Increment(ref counters.TotalErrors);
+        counters.Window.RecordError();
+    }
+
+    /// <summary>Starts counting a model so that windows without traffic are reported too.</summary>
+    public void Track(string model, string version) => For(model, version);
+
+    public void Untrack(string model) => _models.TryRemove(model, out _);
+
+    private ModelCounters For(string model, string version)
+    {
+        var counters = _models.GetOrAdd(model, static (m, state) => new ModelCounters(new InferenceWindow(m, state.version, state.time.GetUtcNow())), (version, time: _time));
+        if (counters.Window.Version != version)
+        {
+            // A new version serves: start its window now; the old window's data is closed with the next tick.
+            Interlocked.Exchange(ref counters.Window, new InferenceWindow(model, version, _time.GetUtcNow()));
+        }
+
+        return counters;
+    }
+
+    /// <summary>Closes the current window of every tracked model and opens the next one.</summary>
+    public IReadOnlyList<InferenceWindow> CloseWindows()
+    {
+        var now = _time.GetUtcNow();
+        var closed = new List<InferenceWindow>();
+        foreach (var (name, counters) in _models)
+        {
+            var old = counters.Window;
+            var fresh = new InferenceWindow(name, old.Version, now);
+            closed.Add(Interlocked.Exchange(ref counters.Window, fresh));
+            counters.LastWindow = closed[^1];
+            counters.LastWindowEnd = now;
+        }
+
+        return closed;
+    }
+
+    public IReadOnlyList<ModelTotals> Totals()
+    {
+        var list = new List<ModelTotals>();
+        foreach (var (name, c) in _models)
+        {
+            var last = c.LastWindow;
+            double rate = 0;
+            if (last is not null && c.LastWindowEnd > last.Start)
+            {
+                rate = last.Requests / (c.LastWindowEnd - last.Start).TotalSeconds;
+            }
+
+            list.Add(new ModelTotals(
+                name,
+                c.Window.Version,
+                Interlocked.Read(ref c.Total),
+                Interlocked.Read(ref c.TotalErrors),
+                Math.Round(rate, 3),
+                last is null ? 0 : Math.Round(last.Latency.Quantile(0.5) / 1000, 4),
+                last is null ? 0 : Math.Round(last.Latency.Quantile(0.95) / 1000, 4),
+                last is null ? 0 : Math.Round(last.Latency.Quantile(0.99) / 1000, 4)));
+        }
+
+        return list;
+    }
+
+    private sealed class ModelCounters(InferenceWindow window)
+    {
+        public InferenceWindow Window = window;
+        public long Total;
+        public long TotalErrors;
+        public InferenceWindow? LastWindow;
+        public DateTimeOffset LastWindowEnd;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using EdgeAgent.Agent.Options;
+using EdgeAgent.Core;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent.Telemetry;
+
+/// <summary>Every <c>Telemetry:WindowSeconds</c>, closes the inference windows and writes one outbox record per model.</summary>
+public sealed class MetricsWindowService : BackgroundService
+{
+    public const string Kind = "metrics";
+
+    private readonly InferenceMeter _meter;
+    private readonly Outbox _outbox;
+    private readonly string _deviceId;
+    private readonly TimeSpan _window;
+    private readonly TimeProvider _time;
+
+    public MetricsWindowService(InferenceMeter meter, Outbox outbox, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentNullException.ThrowIfNull(telemetry);
+        _meter = meter;
+        _outbox = outbox;
+        _deviceId = agent.Value.DeviceId;
+        _window = TimeSpan.FromSeconds(telemetry.Value.WindowSeconds);
+        _time = time;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_window, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                Flush();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: the last partial window is flushed in StopAsync.
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        Flush();
+    }
+
+    /// <summary>Closes the current windows now and queues their records.</summary>
+    public void Flush()
+    {
+        var end = _time.GetUtcNow();
+        foreach (var window in _meter.CloseWindows())
+        {
+            _outbox.Enqueue(Kind, seq => JsonSerializer.Serialize(window.Close(seq, _deviceId, end), CoreJson.Options));
+        }
+    }
+}

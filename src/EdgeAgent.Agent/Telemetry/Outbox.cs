@@ -1,0 +1,121 @@
+using EdgeAgent.Agent.Options;
+using LiteDB;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent.Telemetry;
+
+/// <summary>
+/// Store-and-forward queue in a LiteDB file (<c>outbox.db</c>). A record leaves only after the broker acknowledged it.
+/// Each kind has its own monotonic sequence, persisted with the record in one transaction. Bounded: past
+/// <c>Telemetry:OutboxMaxRecords</c> the oldest records are dropped and counted.
+/// </summary>
+public sealed class Outbox : IDisposable
+{
+    private readonly LiteDatabase _db;
+    private readonly ILiteCollection<OutboxRecord> _records;
+    private readonly ILiteCollection<BsonDocument> _meta;
+    private readonly Lock _gate = new();
+    private readonly int _maxRecords;
+    private readonly ILogger<Outbox> _logger;
+    private readonly TimeProvider _time;
+    private long _dropped;
+    private long _delivered;
+
+    public Outbox(IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, ILogger<Outbox> logger, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentNullException.ThrowIfNull(telemetry);
+        Directory.CreateDirectory(agent.Value.StateDirectory);
+        Path = System.IO.Path.Combine(agent.Value.StateDirectory, "outbox.db");
+        _db = new LiteDatabase(new ConnectionString { Filename = Path, Connection = ConnectionType.Direct });
+        _records = _db.GetCollection<OutboxRecord>("outbox");
+        _meta = _db.GetCollection<BsonDocument>("meta");
+        _maxRecords = telemetry.Value.OutboxMaxRecords;
+        _logger = logger;
+        _time = time;
+        _dropped = _meta.FindById("dropped")?["value"].AsInt64 ?? 0;
+    }
+
+    public string Path { get; }
+
+    /// <summary>Raised after a record was added (the publisher wakes on it).</summary>
+    public event EventHandler? Added;
+
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    public long Delivered => Interlocked.Read(ref _delivered);
+
+    public int Depth
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _records.Count();
+            }
+        }
+    }
+
+    /// <summary>Adds a record; <paramref name="payload"/> receives the record's sequence number.</summary>
+    public long Enqueue(string kind, Func<long, string> payload)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        long seq;
+        lock (_gate)
+        {
+            _db.BeginTrans();
+            try
+            {
+                var key = "seq:" + kind;
+                seq = (_meta.FindById(key)?["value"].AsInt64 ?? 0) + 1;
+                _meta.Upsert(new BsonDocument { ["_id"] = key, ["value"] = seq });
+                _records.Insert(new OutboxRecord { Kind = kind, Seq = seq, Payload = payload(seq), Created = _time.GetUtcNow().UtcDateTime });
+                var overflow = _records.Count() - _maxRecords;
+                if (overflow > 0)
+                {
+                    foreach (var old in _records.Query().OrderBy(r => r.Id).Limit(overflow).ToList())
+                    {
+                        _records.Delete(old.Id);
+                    }
+
+                    var dropped = Interlocked.Add(ref _dropped, overflow);
+                    _meta.Upsert(new BsonDocument { ["_id"] = "dropped", ["value"] = dropped });
+                    Log.OutboxDropped(_logger, overflow);
+                }
+
+                _db.Commit();
+            }
+            catch
+            {
+                _db.Rollback();
+                throw;
+            }
+        }
+
+        Added?.Invoke(this, EventArgs.Empty);
+        return seq;
+    }
+
+    public IReadOnlyList<OutboxRecord> Peek(int max)
+    {
+        lock (_gate)
+        {
+            return _records.Query().OrderBy(r => r.Id).Limit(max).ToList();
+        }
+    }
+
+    /// <summary>Removes a record the broker acknowledged.</summary>
+    public void Acknowledge(long id)
+    {
+        lock (_gate)
+        {
+            if (_records.Delete(id))
+            {
+                Interlocked.Increment(ref _delivered);
+            }
+        }
+    }
+
+    public void Dispose() => _db.Dispose();
+}

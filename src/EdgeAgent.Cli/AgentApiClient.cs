@@ -1,0 +1,85 @@
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace EdgeAgent.Cli;
+
+/// <summary>HTTP over the agent's unix socket (the local API).</summary>
+public sealed class AgentApiClient : IDisposable
+{
+    public const string DefaultSocket = "/run/edge-agent/api.sock";
+
+    private readonly HttpClient _http;
+
+    public AgentApiClient(string socketPath)
+    {
+        SocketPath = socketPath;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        };
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://localhost"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public string SocketPath { get; }
+
+    public async Task<JsonDocument> GetJsonAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var (status, body) = await SendAsync(HttpMethod.Get, path, null, cancellationToken);
+        if (status != 200)
+        {
+            throw new IOException($"agent answered {status} to GET {path}: {ErrorText(body)}");
+        }
+
+        return JsonDocument.Parse(body);
+    }
+
+    public async Task<(int Status, string Body)> SendAsync(HttpMethod method, string path, byte[]? content, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (content is not null)
+        {
+            request.Content = new ByteArrayContent(content);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        try
+        {
+            using var response = await _http.SendAsync(request, cancellationToken);
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new AgentUnreachableException($"cannot reach the agent at {SocketPath}: {ex.InnerException?.Message ?? ex.Message} (is edge-agent running? pass --socket PATH)", ex);
+        }
+    }
+
+    public static string ErrorText(string body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            return doc.RootElement.TryGetProperty("error", out var e) ? e.GetString() ?? body : body;
+        }
+        catch (JsonException)
+        {
+            return body;
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}

@@ -1,0 +1,42 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using EdgeAgent.Core.Bundles;
+
+namespace EdgeAgent.Cli;
+
+/// <summary>Runs a command body and turns every expected failure into one line on stderr and an exit code.</summary>
+internal static class CliRunner
+{
+    public static async Task<int> GuardAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (BundleRejectedException ex)
+        {
+            return Fail(ExitCodes.Rejected, $"rejected: {ex.Describe()}");
+        }
+        catch (AgentUnreachableException ex)
+        {
+            return Fail(ExitCodes.AgentUnreachable, ex.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            return Fail(130, "cancelled");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException or InvalidDataException or JsonException or FormatException)
+        {
+            return Fail(ExitCodes.Error, ex.Message);
+        }
+    }
+
+    public static int Fail(int code, string message)
+    {
+        Console.Error.WriteLine($"edgectl: {message}");
+        return code;
+    }
+
+    public static void WriteJson(object value) =>
+        Console.Out.WriteLine(JsonSerializer.Serialize(value, Core.CoreJson.Indented));
+}

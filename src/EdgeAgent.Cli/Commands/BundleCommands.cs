@@ -1,0 +1,157 @@
+using System.CommandLine;
+using EdgeAgent.Core.Bundles;
+using EdgeAgent.Fleet.Bundles;
+using EdgeAgent.Fleet.Keys;
+using EdgeAgent.Fleet.Mqtt;
+using Spectre.Console;
+
+namespace EdgeAgent.Cli.Commands;
+
+internal static class BundleCommands
+{
+    public static Command Create() => new("bundle", "Build, verify and publish signed model bundles") { CreateCommand(), VerifyCommand(), PublishCommand() };
+
+    private static Command CreateCommand()
+    {
+        var model = new Option<string>("--model") { Description = "The ONNX model file", Required = true };
+        var name = new Option<string>("--name") { Description = "Model name (lowercase letters, digits, . _ -)", Required = true };
+        var version = new Option<string>("--version") { Description = "Semantic version, e.g. 1.0.0", Required = true };
+        var key = new Option<string[]>("--key") { Description = "Private key PEM to sign with (repeat for several)", Required = true, AllowMultipleArgumentsPerToken = false };
+        var output = new Option<string?>("--out") { Description = "Output file (default NAME-VERSION.edgebundle)" };
+        var arch = new Option<string[]>("--arch") { Description = "Target architecture (x64, arm64); repeat; default any" };
+        var expires = new Option<int?>("--expires-days") { Description = "Days until the manifest expires; default never" };
+        var chunk = new Option<int>("--chunk-size") { Description = "Chunk size in bytes", DefaultValueFactory = _ => ChunkTable.DefaultChunkSize };
+        var json = CommonOptions.Json();
+        var command = new Command("create", "Build and sign NAME-VERSION.edgebundle from an ONNX model") { model, name, version, key, output, arch, expires, chunk, json };
+        command.SetAction((parse, _) => CliRunner.GuardAsync(() =>
+        {
+            var keys = parse.GetValue(key)!.Select(SigningKeys.LoadPrivate).ToList();
+            try
+            {
+                var n = parse.GetValue(name)!;
+                var v = parse.GetValue(version)!;
+                var result = BundleBuilder.Create(new BundleBuilder.Request
+                {
+                    ModelPath = parse.GetValue(model)!,
+                    Name = n,
+                    Version = v,
+                    Keys = keys,
+                    OutPath = parse.GetValue(output) ?? $"{n}-{v}.edgebundle",
+                    Architectures = parse.GetValue(arch) ?? [],
+                    ValidFor = parse.GetValue(expires) is { } days ? TimeSpan.FromDays(days) : null,
+                    ChunkSize = parse.GetValue(chunk),
+                });
+                if (parse.GetValue(json))
+                {
+                    CliRunner.WriteJson(new { path = result.Path, manifest = result.Manifest });
+                }
+                else
+                {
+                    var f = result.Manifest.ModelFile!;
+                    Console.WriteLine($"{result.Path}: {n} {v}, {f.Length} bytes in {f.Chunks.Count} chunks, sha256 {f.Sha256}, signed by {keys.Count} key(s)");
+                }
+
+                return Task.FromResult(ExitCodes.Ok);
+            }
+            finally
+            {
+                keys.ForEach(k => k.Dispose());
+            }
+        }));
+        return command;
+    }
+
+    private static Command VerifyCommand()
+    {
+        var file = new Argument<string>("file") { Description = "The .edgebundle file" };
+        var trust = new Option<string[]>("--trust") { Description = "Trusted public key PEM (repeat for several)", Required = true };
+        var arch = new Option<string?>("--arch") { Description = "Also check the bundle targets this architecture" };
+        var json = CommonOptions.Json();
+        var command = new Command("verify", "Verify a bundle's signature and every file's hashes, as a device would") { file, trust, arch, json };
+        command.SetAction((parse, _) => CliRunner.GuardAsync(() =>
+        {
+            using var keys = LoadTrust(parse.GetValue(trust)!);
+            var verified = BundleFileVerifier.Verify(parse.GetValue(file)!, keys, DateTimeOffset.UtcNow, new VerificationPolicy { Architecture = parse.GetValue(arch) });
+            var m = verified.Manifest;
+            if (parse.GetValue(json))
+            {
+                CliRunner.WriteJson(new { ok = true, name = m.Name, version = m.Version, files = m.Files.Count, bytes = m.TotalLength, signedBy = verified.SignedBy, expires = m.Expires });
+            }
+            else
+            {
+                Console.WriteLine($"OK {m.Name} {m.Version}: {m.Files.Count} file(s), {m.TotalLength} bytes, signed by {verified.SignedBy}{(m.Expires is { } e ? $", expires {e:yyyy-MM-dd}" : string.Empty)}");
+            }
+
+            return Task.FromResult(ExitCodes.Ok);
+        }));
+        return command;
+    }
+
+    private static Command PublishCommand()
+    {
+        var file = new Argument<string>("file") { Description = "The .edgebundle file" };
+        var broker = CommonOptions.Broker();
+        var prefix = CommonOptions.Prefix();
+        var trust = new Option<string[]>("--trust") { Description = "Verify against these public keys before publishing" };
+        var username = CommonOptions.Username();
+        var password = CommonOptions.Password();
+        var json = CommonOptions.Json();
+        var command = new Command("publish", "Publish a bundle's chunks and manifest (retained) to the broker") { file, broker, prefix, trust, username, password, json };
+        command.SetAction((parse, cancellationToken) => CliRunner.GuardAsync(async () =>
+        {
+            using var keys = parse.GetValue(trust) is { Length: > 0 } t ? LoadTrust(t) : null;
+            await using var connection = await FleetConnection.ConnectAsync(parse.GetValue(broker)!, parse.GetValue(prefix)!, username: parse.GetValue(username), password: parse.GetValue(password) ?? Environment.GetEnvironmentVariable("EDGECTL_MQTT_PASSWORD"), cancellationToken: cancellationToken);
+            var path = parse.GetValue(file)!;
+            BundleManifest manifest;
+            if (parse.GetValue(json) || Console.IsOutputRedirected)
+            {
+                manifest = await BundlePublisher.PublishAsync(connection, path, keys, null, cancellationToken);
+            }
+            else
+            {
+                manifest = null!;
+                await AnsiConsole.Progress().StartAsync(async ctx =>
+                {
+                    var task = ctx.AddTask($"publishing {Path.GetFileName(path)}");
+                    var progress = new Progress<BundlePublisher.Progress>(p =>
+                    {
+                        task.MaxValue = Math.Max(1, p.TotalBytes);
+                        task.Value = p.BytesSent;
+                    });
+                    manifest = await BundlePublisher.PublishAsync(connection, path, keys, progress, cancellationToken);
+                    task.Value = task.MaxValue;
+                });
+            }
+
+            var chunks = manifest.Files.Sum(f => f.Chunks.Count);
+            if (parse.GetValue(json))
+            {
+                CliRunner.WriteJson(new { name = manifest.Name, version = manifest.Version, chunks, bytes = manifest.TotalLength, manifestTopic = connection.Topics.Manifest(manifest.Name, manifest.Version) });
+            }
+            else
+            {
+                Console.WriteLine($"published {manifest.Name} {manifest.Version}: {chunks} chunk(s), {manifest.TotalLength} bytes, manifest on {connection.Topics.Manifest(manifest.Name, manifest.Version)}");
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    internal static TrustedKeys LoadTrust(IEnumerable<string> paths)
+    {
+        var keys = new TrustedKeys();
+        foreach (var path in paths)
+        {
+            if (!File.Exists(path))
+            {
+                keys.Dispose();
+                throw new FileNotFoundException($"public key not found: {path}", path);
+            }
+
+            keys.AddPem(File.ReadAllText(path));
+        }
+
+        return keys;
+    }
+}

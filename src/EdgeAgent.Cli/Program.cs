@@ -1,0 +1,1 @@
+return await EdgeAgent.Cli.EdgectlApp.RunAsync(args);

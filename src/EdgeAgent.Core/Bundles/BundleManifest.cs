@@ -1,0 +1,38 @@
+using System.Text.Json.Serialization;
+
+namespace EdgeAgent.Core.Bundles;
+
+/// <summary>The signed object of a bundle (docs/bundle-format.md). Nothing in a bundle is trusted unless this says so.</summary>
+public sealed record BundleManifest
+{
+    public const string SchemaV1 = "edgeagent.manifest/v1";
+
+    [JsonPropertyName("schema")] public string Schema { get; init; } = SchemaV1;
+
+    [JsonPropertyName("name")] public required string Name { get; init; }
+
+    [JsonPropertyName("version")] public required string Version { get; init; }
+
+    [JsonPropertyName("created")] public DateTimeOffset Created { get; init; }
+
+    [JsonPropertyName("expires")] public DateTimeOffset? Expires { get; init; }
+
+    /// <summary>Target architectures (<c>x64</c>, <c>arm64</c>); empty means any.</summary>
+    [JsonPropertyName("architectures")] public IReadOnlyList<string> Architectures { get; init; } = [];
+
+    /// <summary>Target device types; empty means any.</summary>
+    [JsonPropertyName("deviceTypes")] public IReadOnlyList<string> DeviceTypes { get; init; } = [];
+
+    /// <summary>Path (within <see cref="Files"/>) of the ONNX model.</summary>
+    [JsonPropertyName("model")] public required string Model { get; init; }
+
+    [JsonPropertyName("files")] public required IReadOnlyList<BundleFileEntry> Files { get; init; }
+
+    [JsonPropertyName("inputs")] public IReadOnlyList<TensorSpec> Inputs { get; init; } = [];
+
+    [JsonPropertyName("outputs")] public IReadOnlyList<TensorSpec> Outputs { get; init; } = [];
+
+    [JsonIgnore] public BundleFileEntry? ModelFile => Files.FirstOrDefault(f => f.Path == Model);
+
+    [JsonIgnore] public long TotalLength => Files.Sum(f => f.Length);
+}

@@ -1,0 +1,225 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace EdgeAgent.Core.Bundles;
+
+/// <summary>
+/// Verifies a DSSE manifest envelope before anything it names is fetched or opened:
+/// payload type, a signature by a trusted key, then the manifest's own rules (names, expiry, architecture, paths, chunk table).
+/// </summary>
+public static partial class ManifestVerifier
+{
+    public const int MaxEnvelopeBytes = 1024 * 1024;
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[0-9a-f]{64}$", RegexOptions.CultureInvariant)]
+    private static partial Regex Sha256Pattern();
+
+    public static bool IsValidModelName(string? name) => name is not null && NamePattern().IsMatch(name);
+
+    public static bool IsSha256Hex(string? value) => value is not null && Sha256Pattern().IsMatch(value);
+
+    /// <summary>Verifies and returns the manifest, or throws <see cref="BundleRejectedException"/> naming the rule that failed.</summary>
+    public static BundleManifest Verify(ReadOnlySpan<byte> envelopeJson, TrustedKeys trust, VerificationPolicy policy, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(trust);
+        ArgumentNullException.ThrowIfNull(policy);
+        if (envelopeJson.Length > MaxEnvelopeBytes)
+        {
+            throw new BundleRejectedException(RejectionReason.TooLarge, $"manifest envelope is {envelopeJson.Length} bytes, more than {MaxEnvelopeBytes}");
+        }
+
+        DsseEnvelope? envelope;
+        try
+        {
+            envelope = JsonSerializer.Deserialize<DsseEnvelope>(envelopeJson, CoreJson.Options);
+        }
+        catch (JsonException ex)
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedEnvelope, $"envelope is not valid DSSE JSON ({ex.Message})");
+        }
+
+        if (envelope is null || envelope.PayloadType is null || envelope.Payload is null)
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedEnvelope, "envelope lacks payloadType or payload");
+        }
+
+        if (envelope.PayloadType != DsseEnvelope.ManifestPayloadType)
+        {
+            throw new BundleRejectedException(RejectionReason.WrongPayloadType, $"payloadType '{envelope.PayloadType}' is not '{DsseEnvelope.ManifestPayloadType}'");
+        }
+
+        byte[] payload;
+        try
+        {
+            payload = Convert.FromBase64String(envelope.Payload);
+        }
+        catch (FormatException)
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedEnvelope, "payload is not base64");
+        }
+
+        VerifySignature(envelope, payload, trust);
+        var manifest = ParseManifest(payload);
+        CheckManifest(manifest, policy, now);
+        return manifest;
+    }
+
+    private static void VerifySignature(DsseEnvelope envelope, byte[] payload, TrustedKeys trust)
+    {
+        if (envelope.Signatures is null || envelope.Signatures.Count == 0)
+        {
+            throw new BundleRejectedException(RejectionReason.Unsigned, "manifest carries no signature");
+        }
+
+        var pae = Dsse.PreAuthEncoding(envelope.PayloadType, payload);
+        var sawKnownKey = false;
+        string? badSignatureDetail = null;
+        foreach (var signature in envelope.Signatures)
+        {
+            if (signature?.KeyId is null || !trust.TryGet(signature.KeyId, out var key) || key is null)
+            {
+                continue;
+            }
+
+            sawKnownKey = true;
+            byte[] der;
+            try
+            {
+                der = Convert.FromBase64String(signature.Sig ?? string.Empty);
+            }
+            catch (FormatException)
+            {
+                badSignatureDetail = $"signature by key {Short(signature.KeyId)} is not base64";
+                continue;
+            }
+
+            bool ok;
+            try
+            {
+                ok = key.VerifyData(pae, der, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+            }
+            catch (CryptographicException)
+            {
+                ok = false;
+            }
+
+            if (ok)
+            {
+                return;
+            }
+
+            badSignatureDetail = $"signature by key {Short(signature.KeyId)} does not verify (a DER-encoded ECDSA P-256/SHA-256 signature over the DSSE PAE is expected)";
+        }
+
+        if (!sawKnownKey)
+        {
+            var ids = string.Join(", ", envelope.Signatures.Select(s => Short(s?.KeyId)));
+            throw new BundleRejectedException(RejectionReason.UnknownKey, $"manifest is signed only by keys this device does not trust ({ids})");
+        }
+
+        throw new BundleRejectedException(RejectionReason.BadSignature, badSignatureDetail ?? "no valid signature");
+    }
+
+    private static BundleManifest ParseManifest(byte[] payload)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<BundleManifest>(payload, CoreJson.Options)
+                ?? throw new BundleRejectedException(RejectionReason.MalformedManifest, "manifest is null");
+        }
+        catch (JsonException ex)
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"signed manifest is not valid ({ex.Message})");
+        }
+    }
+
+    private static void CheckManifest(BundleManifest m, VerificationPolicy policy, DateTimeOffset now)
+    {
+        if (m.Schema != BundleManifest.SchemaV1)
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"schema '{m.Schema}' is not supported (expected {BundleManifest.SchemaV1})");
+        }
+
+        if (!IsValidModelName(m.Name))
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"model name '{m.Name}' is not valid");
+        }
+
+        if (!SemVersion.TryParse(m.Version, out _))
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"version '{m.Version}' is not a semantic version");
+        }
+
+        if (policy.ExpectedName is not null && m.Name != policy.ExpectedName)
+        {
+            throw new BundleRejectedException(RejectionReason.NameMismatch, $"manifest is for model '{m.Name}', expected '{policy.ExpectedName}'");
+        }
+
+        if (policy.ExpectedVersion is not null && m.Version != policy.ExpectedVersion)
+        {
+            throw new BundleRejectedException(RejectionReason.VersionMismatch, $"manifest is version {m.Version}, expected {policy.ExpectedVersion}");
+        }
+
+        if (m.Expires is { } expires && expires <= now)
+        {
+            throw new BundleRejectedException(RejectionReason.Expired, $"manifest expired at {expires:O}");
+        }
+
+        if (policy.Architecture is not null && m.Architectures.Count > 0 && !m.Architectures.Contains(policy.Architecture, StringComparer.OrdinalIgnoreCase))
+        {
+            throw new BundleRejectedException(RejectionReason.WrongArchitecture, $"bundle targets {string.Join(", ", m.Architectures)}, this device is {policy.Architecture}");
+        }
+
+        if (m.Files is null || m.Files.Count == 0 || m.Files.Count > policy.MaxFiles)
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"manifest must list 1 to {policy.MaxFiles} files");
+        }
+
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        long total = 0;
+        foreach (var f in m.Files)
+        {
+            if (!BundlePaths.IsSafeRelative(f.Path))
+            {
+                throw new BundleRejectedException(RejectionReason.UnsafePath, $"file path '{f.Path}' escapes the bundle folder or is not a plain relative path");
+            }
+
+            if (!paths.Add(f.Path))
+            {
+                throw new BundleRejectedException(RejectionReason.MalformedManifest, $"file '{f.Path}' is listed twice");
+            }
+
+            if (!IsSha256Hex(f.Sha256))
+            {
+                throw new BundleRejectedException(RejectionReason.MalformedManifest, $"file '{f.Path}' has no valid lowercase hex sha256");
+            }
+
+            if (f.Length < 0 || f.ChunkSize <= 0 || f.ChunkSize > policy.MaxChunkSize)
+            {
+                throw new BundleRejectedException(RejectionReason.BadChunkTable, $"file '{f.Path}' has length {f.Length} and chunk size {f.ChunkSize} (chunk size must be 1..{policy.MaxChunkSize})");
+            }
+
+            total += f.Length;
+            if (total > policy.MaxBundleBytes)
+            {
+                throw new BundleRejectedException(RejectionReason.TooLarge, $"bundle declares {total} bytes, more than the {policy.MaxBundleBytes} this device accepts");
+            }
+
+            if (f.Chunks is null || f.Chunks.Count != f.ExpectedChunkCount() || !f.Chunks.All(IsSha256Hex))
+            {
+                throw new BundleRejectedException(RejectionReason.BadChunkTable, $"file '{f.Path}' declares {f.Chunks?.Count ?? 0} chunk hashes, expected {f.ExpectedChunkCount()} valid sha256 values");
+            }
+        }
+
+        if (m.ModelFile is null)
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"model file '{m.Model}' is not among the files");
+        }
+    }
+
+    private static string Short(string? keyId) => keyId is null ? "(none)" : keyId.Length > 12 ? keyId[..12] : keyId;
+}

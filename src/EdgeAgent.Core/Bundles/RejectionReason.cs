@@ -1,0 +1,24 @@
+namespace EdgeAgent.Core.Bundles;
+
+/// <summary>Why a bundle was refused. The string codes are stable: they appear in <c>reported</c> and <c>events</c>.</summary>
+public static class RejectionReason
+{
+    public const string MalformedEnvelope = "malformed-envelope";
+    public const string WrongPayloadType = "wrong-payload-type";
+    public const string Unsigned = "unsigned";
+    public const string UnknownKey = "unknown-key";
+    public const string BadSignature = "bad-signature";
+    public const string MalformedManifest = "malformed-manifest";
+    public const string NameMismatch = "name-mismatch";
+    public const string VersionMismatch = "version-mismatch";
+    public const string Expired = "expired";
+    public const string WrongArchitecture = "wrong-architecture";
+    public const string UnsafePath = "unsafe-path";
+    public const string BadChunkTable = "bad-chunk-table";
+    public const string TooLarge = "too-large";
+    public const string HashMismatch = "hash-mismatch";
+    public const string LengthMismatch = "length-mismatch";
+    public const string Timeout = "timeout";
+    public const string ModelLoadFailed = "model-load-failed";
+    public const string InsufficientDisk = "insufficient-disk";
+}

@@ -1,0 +1,49 @@
+using System.Security.Cryptography;
+
+namespace EdgeAgent.Core.Bundles;
+
+/// <summary>The public keys a device accepts manifest signatures from, by key id.</summary>
+public sealed class TrustedKeys : IDisposable
+{
+    private readonly Dictionary<string, ECDsa> _keys = new(StringComparer.Ordinal);
+
+    public IReadOnlyCollection<string> KeyIds => _keys.Keys;
+
+    public int Count => _keys.Count;
+
+    /// <summary>Adds a PEM public key (SubjectPublicKeyInfo, <c>-----BEGIN PUBLIC KEY-----</c>); returns its key id.</summary>
+    public string AddPem(string pem)
+    {
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(pem);
+            ManifestSigner.EnsureP256(key);
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+            key.Dispose();
+            throw new CryptographicException($"not an EC P-256 public key in PEM form: {ex.Message}", ex);
+        }
+
+        var id = Bundles.KeyIds.Of(key);
+        if (!_keys.TryAdd(id, key))
+        {
+            key.Dispose();
+        }
+
+        return id;
+    }
+
+    public bool TryGet(string keyId, out ECDsa? key) => _keys.TryGetValue(keyId, out key);
+
+    public void Dispose()
+    {
+        foreach (var key in _keys.Values)
+        {
+            key.Dispose();
+        }
+
+        _keys.Clear();
+    }
+}

@@ -1,0 +1,21 @@
+namespace EdgeAgent.Core.Bundles;
+
+/// <summary>What a device expects of a manifest besides a valid signature.</summary>
+public sealed record VerificationPolicy
+{
+    /// <summary>Name the manifest must carry (what desired state asked for); null to accept any.</summary>
+    public string? ExpectedName { get; init; }
+
+    /// <summary>Version the manifest must carry; null to accept any.</summary>
+    public string? ExpectedVersion { get; init; }
+
+    /// <summary>This device's architecture (<c>x64</c>, <c>arm64</c>); null skips the check.</summary>
+    public string? Architecture { get; init; }
+
+    /// <summary>Largest total size of all files the device accepts.</summary>
+    public long MaxBundleBytes { get; init; } = 2L * 1024 * 1024 * 1024;
+
+    public int MaxChunkSize { get; init; } = 1024 * 1024;
+
+    public int MaxFiles { get; init; } = 64;
+}

@@ -1,0 +1,37 @@
+namespace EdgeAgent.Core.Mqtt;
+
+/// <summary>The MQTT topic contract v1 (docs/mqtt-api.md). Every topic the agent or edgectl uses is built here.</summary>
+public sealed class Topics
+{
+    public const string DefaultPrefix = "edgeagent/v1";
+
+    public Topics(string prefix)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(prefix);
+        Prefix = prefix.TrimEnd('/');
+    }
+
+    public string Prefix { get; }
+
+    public string DeviceDesired(string deviceId) => $"{Prefix}/devices/{deviceId}/desired";
+
+    public string GroupDesired(string group) => $"{Prefix}/groups/{group}/desired";
+
+    public string Manifest(string name, string version) => $"{Prefix}/bundles/{name}/{version}/manifest";
+
+    public string Blob(string sha256, int index) => $"{Prefix}/blobs/{sha256}/{index}";
+
+    public string Status(string deviceId) => Device(deviceId, "status");
+
+    public string Reported(string deviceId) => Device(deviceId, "reported");
+
+    public string Health(string deviceId) => Device(deviceId, "health");
+
+    public string Metrics(string deviceId) => Device(deviceId, "metrics");
+
+    public string Drift(string deviceId) => Device(deviceId, "drift");
+
+    public string Events(string deviceId) => Device(deviceId, "events");
+
+    public string Device(string deviceId, string leaf) => $"{Prefix}/devices/{deviceId}/{leaf}";
+}

@@ -1,0 +1,26 @@
+using System.Text.Json.Serialization;
+
+namespace EdgeAgent.Core.Telemetry;
+
+/// <summary>One window of one model, as published on <c>{p}/devices/{id}/metrics</c>.</summary>
+public sealed record MetricsRecord
+{
+    /// <summary>Monotonic per device; a consumer detects gaps and duplicates with it.</summary>
+    [JsonPropertyName("seq")] public long Seq { get; init; }
+
+    [JsonPropertyName("deviceId")] public required string DeviceId { get; init; }
+
+    [JsonPropertyName("model")] public required string Model { get; init; }
+
+    [JsonPropertyName("version")] public required string Version { get; init; }
+
+    [JsonPropertyName("windowStart")] public DateTimeOffset WindowStart { get; init; }
+
+    [JsonPropertyName("windowEnd")] public DateTimeOffset WindowEnd { get; init; }
+
+    [JsonPropertyName("count")] public long Count { get; init; }
+
+    [JsonPropertyName("errors")] public long Errors { get; init; }
+
+    [JsonPropertyName("latencyMs")] public required LatencySummary LatencyMs { get; init; }
+}

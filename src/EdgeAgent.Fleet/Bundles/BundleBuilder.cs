@@ -1,0 +1,83 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using EdgeAgent.Core;
+using EdgeAgent.Core.Bundles;
+
+namespace EdgeAgent.Fleet.Bundles;
+
+/// <summary>Builds and signs a bundle from an ONNX model: schema from the model, hashes per file and chunk, DSSE envelope, tar.</summary>
+public static class BundleBuilder
+{
+    public sealed record Request
+    {
+        public required string ModelPath { get; init; }
+
+        public required string Name { get; init; }
+
+        public required string Version { get; init; }
+
+        public required IReadOnlyList<ECDsa> Keys { get; init; }
+
+        public required string OutPath { get; init; }
+
+        public IReadOnlyList<string> Architectures { get; init; } = [];
+
+        public TimeSpan? ValidFor { get; init; }
+
+        public int ChunkSize { get; init; } = ChunkTable.DefaultChunkSize;
+
+        public DateTimeOffset Now { get; init; } = DateTimeOffset.UtcNow;
+    }
+
+    public sealed record Result(BundleManifest Manifest, byte[] Envelope, string Path);
+
+    public const string ModelFileName = "model.onnx";
+
+    public static Result Create(Request request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!ManifestVerifier.IsValidModelName(request.Name))
+        {
+            throw new ArgumentException($"model name '{request.Name}' is not valid (lowercase letters, digits, '.', '_', '-'; up to 64)");
+        }
+
+        if (!SemVersion.TryParse(request.Version, out _))
+        {
+            throw new ArgumentException($"version '{request.Version}' is not a semantic version (e.g. 1.0.0)");
+        }
+
+        if (!File.Exists(request.ModelPath))
+        {
+            throw new FileNotFoundException($"model not found: {request.ModelPath}", request.ModelPath);
+        }
+
+        var (inputs, outputs) = ModelIntrospector.Read(request.ModelPath);
+        BundleFileEntry file;
+        using (var model = File.OpenRead(request.ModelPath))
+        {
+            file = ChunkTable.Describe(ModelFileName, model, request.ChunkSize);
+        }
+
+        var manifest = new BundleManifest
+        {
+            Name = request.Name,
+            Version = request.Version,
+            Created = request.Now,
+            Expires = request.ValidFor is { } valid ? request.Now + valid : null,
+            Architectures = request.Architectures,
+            Model = ModelFileName,
+            Files = [file],
+            Inputs = inputs,
+            Outputs = outputs,
+        };
+        var envelope = JsonSerializer.SerializeToUtf8Bytes(ManifestSigner.Sign(manifest, request.Keys), CoreJson.Indented);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(request.OutPath));
+        if (!string.IsNullOrEmpty(dir))
+        {
+            Directory.CreateDirectory(dir);
+        }
+
+        BundleArchive.Write(request.OutPath, envelope, [(ModelFileName, request.ModelPath)]);
+        return new Result(manifest, envelope, request.OutPath);
+    }
+}

@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Sockets;
+using MQTTnet.Server;
+
+namespace EdgeAgent.Fleet.Mqtt;
+
+/// <summary>An in-process MQTTnet broker on a free loopback port, for <c>edgectl demo</c> and the tests.</summary>
+public sealed class EmbeddedBroker : IAsyncDisposable
+{
+    private readonly MqttServer _server;
+
+    private EmbeddedBroker(MqttServer server, int port)
+    {
+        _server = server;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public string Url => $"mqtt://127.0.0.1:{Port}";
+
+    public static async Task<EmbeddedBroker> StartAsync(int port = 0)
+    {
+        if (port == 0)
+        {
+            port = FreePort();
+        }
+
+        var factory = new MqttServerFactory();
+        var options = factory.CreateServerOptionsBuilder()
+            .WithDefaultEndpoint()
+            .WithDefaultEndpointBoundIPAddress(IPAddress.Loopback)
+            .WithDefaultEndpointPort(port)
+            .Build();
+        var server = factory.CreateMqttServer(options);
+        await server.StartAsync();
+        return new EmbeddedBroker(server, port);
+    }
+
+    /// <summary>Disconnects every client (as a broker restart would) while keeping retained messages.</summary>
+    public async Task DisconnectAllClientsAsync()
+    {
+        foreach (var client in await _server.GetClientsAsync())
+        {
+            await client.DisconnectAsync();
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _server.StopAsync();
+        _server.Dispose();
+    }
+}

@@ -1,0 +1,145 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using EdgeAgent.Core.Mqtt;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+
+namespace EdgeAgent.Fleet.Mqtt;
+
+/// <summary>An operator-side MQTT 5 connection (edgectl, the demo, tests): publish with PUBACK, read retained topics, watch filters.</summary>
+public sealed class FleetConnection : IAsyncDisposable
+{
+    private readonly IMqttClient _client;
+    private readonly MqttClientFactory _factory = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]>> _waiters = new(StringComparer.Ordinal);
+
+    private FleetConnection(IMqttClient client, BrokerAddress broker, Topics topics)
+    {
+        _client = client;
+        Broker = broker;
+        Topics = topics;
+        _client.ApplicationMessageReceivedAsync += e =>
+        {
+            var topic = e.ApplicationMessage.Topic;
+            var payload = e.ApplicationMessage.Payload.ToArray();
+            if (_waiters.TryGetValue(topic, out var waiter))
+            {
+                waiter.TrySetResult(payload);
+            }
+
+            MessageReceived?.Invoke(topic, payload);
+            return Task.CompletedTask;
+        };
+    }
+
+    public BrokerAddress Broker { get; }
+
+    public Topics Topics { get; }
+
+    public bool IsConnected => _client.IsConnected;
+
+    /// <summary>Every message on the subscriptions made with <see cref="WatchAsync"/>.</summary>
+    public event Action<string, byte[]>? MessageReceived;
+
+    public static async Task<FleetConnection> ConnectAsync(string brokerUrl, string topicPrefix = Topics.DefaultPrefix, string? clientId = null, string? username = null, string? password = null, CancellationToken cancellationToken = default)
+    {
+        var broker = BrokerAddress.Parse(brokerUrl);
+        var client = new MqttClientFactory().CreateMqttClient();
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(broker.Host, broker.Port)
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithClientId(clientId ?? $"edgectl-{Guid.NewGuid():N}")
+            .WithCleanStart(true)
+            .WithTimeout(TimeSpan.FromSeconds(10));
+        if (broker.UseTls)
+        {
+            builder = builder.WithTlsOptions(o => o.UseTls());
+        }
+
+        if (!string.IsNullOrEmpty(username))
+        {
+            builder = builder.WithCredentials(username, password);
+        }
+
+        try
+        {
+            var options = builder.Build();
+            if (options.ChannelOptions is MqttClientTcpOptions tcp)
+            {
+                tcp.BufferSize = 65536;
+                tcp.NoDelay = true;
+            }
+
+            await client.ConnectAsync(options, cancellationToken);
+        }
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            client.Dispose();
+            throw new IOException($"cannot connect to broker {broker}: {ex.Message}", ex);
+        }
+
+        return new FleetConnection(client, broker, new Topics(topicPrefix));
+    }
+
+    /// <summary>Publishes with QoS 1; throws when the broker does not acknowledge.</summary>
+    public async Task PublishAsync(string topic, ReadOnlyMemory<byte> payload, bool retain, CancellationToken cancellationToken = default)
+    {
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(payload.ToArray())
+            .WithRetainFlag(retain)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .Build();
+        var result = await _client.PublishAsync(message, cancellationToken);
+        if (result.ReasonCode is not (MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers))
+        {
+            throw new IOException($"broker refused {topic}: {result.ReasonCode} {result.ReasonString}");
+        }
+    }
+
+    /// <summary>Reads a retained message; null when none arrives within <paramref name="timeout"/>.</summary>
+    public async Task<byte[]?> ReadRetainedAsync(string topic, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var tcs = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _waiters[topic] = tcs;
+        try
+        {
+            await _client.SubscribeAsync(_factory.CreateSubscribeOptionsBuilder().WithTopicFilter(f => f.WithTopic(topic).WithAtLeastOnceQoS()).Build(), cancellationToken);
+            try
+            {
+                return await tcs.Task.WaitAsync(timeout, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                return null;
+            }
+        }
+        finally
+        {
+            _waiters.TryRemove(topic, out _);
+            await _client.UnsubscribeAsync(_factory.CreateUnsubscribeOptionsBuilder().WithTopicFilter(topic).Build(), CancellationToken.None);
+        }
+    }
+
+    /// <summary>Subscribes to a filter (wildcards allowed); messages arrive on <see cref="MessageReceived"/>.</summary>
+    public async Task WatchAsync(string filter, CancellationToken cancellationToken = default) =>
+        await _client.SubscribeAsync(_factory.CreateSubscribeOptionsBuilder().WithTopicFilter(f => f.WithTopic(filter).WithAtLeastOnceQoS()).Build(), cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_client.IsConnected)
+        {
+            try
+            {
+                await _client.DisconnectAsync();
+            }
+            catch (MQTTnet.Exceptions.MqttCommunicationException)
+            {
+                // Gone already.
+            }
+        }
+
+        _client.Dispose();
+    }
+}

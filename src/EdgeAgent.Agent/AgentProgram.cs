@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -55,6 +56,8 @@ public static class AgentProgram
         {
             try
             {
+                // Validate every section before anything starts, so a bad key is one line and nothing else.
+                ValidateOptions(app.Services);
                 await app.StartAsync();
             }
             catch (OptionsValidationException ex)
@@ -72,6 +75,32 @@ public static class AgentProgram
         }
 
         return 0;
+    }
+
+    public static void ValidateOptions(IServiceProvider services)
+    {
+        var failures = new List<string>();
+        Check<Options.AgentOptions>(services, failures);
+        Check<Options.MqttOptions>(services, failures);
+        Check<Options.TrustOptions>(services, failures);
+        Check<Options.TelemetryOptions>(services, failures);
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException("config", typeof(object), failures);
+        }
+    }
+
+    private static void Check<T>(IServiceProvider services, List<string> failures)
+        where T : class
+    {
+        try
+        {
+            _ = services.GetRequiredService<IOptions<T>>().Value;
+        }
+        catch (OptionsValidationException ex)
+        {
+            failures.AddRange(ex.Failures);
+        }
     }
 
     /// <summary>Reads the JSON file and the environment overrides; a missing or malformed file is one line of error.</summary>

@@ -41,6 +41,9 @@ public sealed class DesiredStateInbox
         }
     }
 
+    /// <summary>Raised when a received document was refused or a valid one cleared an earlier refusal.</summary>
+    public event EventHandler? ErrorChanged;
+
     /// <summary>The reason the latest received document was refused; null once a valid one arrived.</summary>
     public string? LastError { get; private set; }
 
@@ -51,13 +54,18 @@ public sealed class DesiredStateInbox
         {
             LastError = error;
             Log.DesiredRejected(_logger, message.Topic, error);
-            _signal.Wake();
+            ErrorChanged?.Invoke(this, EventArgs.Empty);
             return;
         }
 
         StateFiles.WriteAtomically(_path, state!.ToJson());
         Volatile.Write(ref _current, state);
-        LastError = null;
+        if (LastError is not null)
+        {
+            LastError = null;
+            ErrorChanged?.Invoke(this, EventArgs.Empty);
+        }
+
         if (_logger.IsEnabled(LogLevel.Information))
         {
             var models = string.Join(", ", state.Models.Select(m => $"{m.Name} {m.Version}"));

@@ -29,6 +29,7 @@ public sealed class ReportedStatePublisher : BackgroundService
         _agent = agent.Value;
         _time = time;
         _store.Changed += (_, _) => Wake();
+        _desired.ErrorChanged += (_, _) => Wake();
         _mqtt.Connected += (_, _) => Wake();
     }
 
@@ -51,7 +52,8 @@ public sealed class ReportedStatePublisher : BackgroundService
         {
             try
             {
-                if (await _wake.WaitAsync(TimeSpan.FromSeconds(30), stoppingToken))
+                // A failed publish (broker gone, timeout) is retried soon, not at the next change.
+                if (await _wake.WaitAsync(dirty ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(30), stoppingToken))
                 {
                     dirty = true;
                 }

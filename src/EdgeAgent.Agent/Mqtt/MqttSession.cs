@@ -34,6 +34,8 @@ public sealed class MqttSession : BackgroundService
     private readonly SemaphoreSlim _publishGate = new(1, 1);
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _standingGate = new();
+    private bool _standingSubscribed;
     private long _reconnects;
     private long _connects;
 
@@ -78,8 +80,16 @@ public sealed class MqttSession : BackgroundService
     /// <summary>Keeps a subscription across reconnects and routes its messages to <paramref name="handler"/>.</summary>
     public void AddStandingSubscription(string topic, Action<IncomingMessage> handler)
     {
-        _standing[topic] = handler;
-        if (IsConnected)
+        bool subscribeNow;
+        lock (_standingGate)
+        {
+            _standing[topic] = handler;
+            subscribeNow = _standingSubscribed;
+        }
+
+        // Either the current session already made its standing subscriptions (so add this one now), or the next
+        // connect will include it: the gate makes sure it is never missed between the two.
+        if (subscribeNow)
         {
             _ = SubscribeQuietlyAsync([topic]);
         }
@@ -185,7 +195,13 @@ public sealed class MqttSession : BackgroundService
             models = BirthModels?.Invoke() ?? [],
         };
         await PublishAsync(Topics.Status(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(birth, CoreJson.Options), retain: true, cancellationToken);
-        var standing = _standing.Keys.ToList();
+        List<string> standing;
+        lock (_standingGate)
+        {
+            standing = [.. _standing.Keys];
+            _standingSubscribed = true;
+        }
+
         var waiting = _waiters.Keys.ToList();
         if (standing.Count + waiting.Count > 0)
         {
@@ -199,6 +215,11 @@ public sealed class MqttSession : BackgroundService
     private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
     {
         Interlocked.Exchange(ref _connected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_standingGate)
+        {
+            _standingSubscribed = false;
+        }
+
         if (e.ClientWasConnected)
         {
             Log.Disconnected(_logger, e.Exception?.Message ?? e.Reason.ToString());

@@ -10,7 +10,7 @@ namespace EdgeAgent.Agent.Options;
 internal sealed partial class OptionsValidators :
     IValidateOptions<AgentOptions>, IValidateOptions<MqttOptions>, IValidateOptions<TrustOptions>, IValidateOptions<TelemetryOptions>
 {
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\z", RegexOptions.CultureInvariant)]
     private static partial Regex DeviceIdPattern();
 
     public ValidateOptionsResult Validate(string? name, AgentOptions options)

@@ -79,7 +79,7 @@ internal static class BundleCommands
             }
             else
             {
-                Console.WriteLine($"OK {m.Name} {m.Version}: {m.Files.Count} file(s), {m.TotalLength} bytes, signed by {verified.SignedBy}{(m.Expires is { } e ? $", expires {e:yyyy-MM-dd}" : string.Empty)}");
+                Console.WriteLine($"OK {m.Name} {m.Version}: {m.Files.Count} file(s), {m.TotalLength} bytes, signed by key {verified.SignedBy[..12]}{(m.Expires is { } e ? $", expires {e:yyyy-MM-dd}" : string.Empty)}");
             }
 
             return Task.FromResult(ExitCodes.Ok);

@@ -10,7 +10,7 @@ public static class Dsse
     public static byte[] PreAuthEncoding(string payloadType, ReadOnlySpan<byte> payload)
     {
         var type = Encoding.UTF8.GetBytes(payloadType);
-        var header = Encoding.ASCII.GetBytes(string.Create(
+        var header = Encoding.UTF8.GetBytes(string.Create(
             CultureInfo.InvariantCulture, $"DSSEv1 {type.Length} {payloadType} {payload.Length} "));
         var result = new byte[header.Length + payload.Length];
         header.CopyTo(result, 0);

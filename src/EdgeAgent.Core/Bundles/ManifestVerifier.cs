@@ -12,10 +12,13 @@ public static partial class ManifestVerifier
 {
     public const int MaxEnvelopeBytes = 1024 * 1024;
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
+    /// <summary>Keeps the chunk table of one file within what a 1 MiB envelope can hold anyway.</summary>
+    public const long MaxChunksPerFile = 1_000_000;
+
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,63}\z", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex("^[0-9a-f]{64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[0-9a-f]{64}\z", RegexOptions.CultureInvariant)]
     private static partial Regex Sha256Pattern();
 
     public static bool IsValidModelName(string? name) => name is not null && NamePattern().IsMatch(name);
@@ -23,7 +26,11 @@ public static partial class ManifestVerifier
     public static bool IsSha256Hex(string? value) => value is not null && Sha256Pattern().IsMatch(value);
 
     /// <summary>Verifies and returns the manifest, or throws <see cref="BundleRejectedException"/> naming the rule that failed.</summary>
-    public static BundleManifest Verify(ReadOnlySpan<byte> envelopeJson, TrustedKeys trust, VerificationPolicy policy, DateTimeOffset now)
+    public static BundleManifest Verify(ReadOnlySpan<byte> envelopeJson, TrustedKeys trust, VerificationPolicy policy, DateTimeOffset now) =>
+        Verify(envelopeJson, trust, policy, now, out _);
+
+    /// <summary>As <see cref="Verify(ReadOnlySpan{byte}, TrustedKeys, VerificationPolicy, DateTimeOffset)"/>; also gives the id of the key whose signature verified.</summary>
+    public static BundleManifest Verify(ReadOnlySpan<byte> envelopeJson, TrustedKeys trust, VerificationPolicy policy, DateTimeOffset now, out string signedBy)
     {
         ArgumentNullException.ThrowIfNull(trust);
         ArgumentNullException.ThrowIfNull(policy);
@@ -62,13 +69,13 @@ public static partial class ManifestVerifier
             throw new BundleRejectedException(RejectionReason.MalformedEnvelope, "payload is not base64");
         }
 
-        VerifySignature(envelope, payload, trust);
+        signedBy = VerifySignature(envelope, payload, trust);
         var manifest = ParseManifest(payload);
         CheckManifest(manifest, policy, now);
         return manifest;
     }
 
-    private static void VerifySignature(DsseEnvelope envelope, byte[] payload, TrustedKeys trust)
+    private static string VerifySignature(DsseEnvelope envelope, byte[] payload, TrustedKeys trust)
     {
         if (envelope.Signatures is null || envelope.Signatures.Count == 0)
         {
@@ -109,7 +116,7 @@ public static partial class ManifestVerifier
 
             if (ok)
             {
-                return;
+                return signature.KeyId;
             }
 
             badSignatureDetail = $"signature by key {Short(signature.KeyId)} does not verify (a DER-encoded ECDSA P-256/SHA-256 signature over the DSSE PAE is expected)";
@@ -201,6 +208,11 @@ public static partial class ManifestVerifier
             if (f.Length < 0 || f.ChunkSize <= 0 || f.ChunkSize > policy.MaxChunkSize)
             {
                 throw new BundleRejectedException(RejectionReason.BadChunkTable, $"file '{f.Path}' has length {f.Length} and chunk size {f.ChunkSize} (chunk size must be 1..{policy.MaxChunkSize})");
+            }
+
+            if (f.Length > policy.MaxBundleBytes || f.Length / f.ChunkSize >= MaxChunksPerFile)
+            {
+                throw new BundleRejectedException(RejectionReason.TooLarge, $"file '{f.Path}' declares {f.Length} bytes in chunks of {f.ChunkSize}: more than this device accepts");
             }
 
             total += f.Length;

@@ -12,7 +12,7 @@ public static class BundleFileVerifier
     {
         ArgumentNullException.ThrowIfNull(trust);
         var envelope = BundleArchive.ReadEnvelope(bundlePath);
-        var manifest = ManifestVerifier.Verify(envelope, trust, policy ?? new VerificationPolicy(), now);
+        var manifest = ManifestVerifier.Verify(envelope, trust, policy ?? new VerificationPolicy(), now, out var signedBy);
         var buffer = new byte[1024 * 1024];
         BundleArchive.ForEachFile(bundlePath, manifest, (file, data) =>
         {
@@ -40,13 +40,6 @@ public static class BundleFileVerifier
                 throw new BundleRejectedException(RejectionReason.HashMismatch, $"'{file.Path}' does not match its sha256 in the manifest");
             }
         });
-        var signedBy = string.Join(",", envelope.Length > 0 ? trust.KeyIds.Where(id => EnvelopeNames(envelope).Contains(id)).Select(id => id[..12]) : []);
         return new Verified(manifest, envelope, signedBy);
-    }
-
-    private static HashSet<string> EnvelopeNames(byte[] envelope)
-    {
-        var parsed = System.Text.Json.JsonSerializer.Deserialize<DsseEnvelope>(envelope, Core.CoreJson.Options);
-        return parsed?.Signatures.Select(s => s.KeyId).ToHashSet(StringComparer.Ordinal) ?? [];
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using MQTTnet.Server;
@@ -8,12 +9,21 @@ namespace EdgeAgent.Fleet.Mqtt;
 public sealed class EmbeddedBroker : IAsyncDisposable
 {
     private readonly MqttServer _server;
+    private readonly ConcurrentQueue<(string ClientId, string Topic)> _subscriptions = new();
 
     private EmbeddedBroker(MqttServer server, int port)
     {
         _server = server;
         Port = port;
+        _server.ClientSubscribedTopicAsync += e =>
+        {
+            _subscriptions.Enqueue((e.ClientId, e.TopicFilter.Topic));
+            return Task.CompletedTask;
+        };
     }
+
+    /// <summary>Every subscription any client made, in order (the tests use it to see what a device asked for).</summary>
+    public IReadOnlyCollection<(string ClientId, string Topic)> Subscriptions => _subscriptions;
 
     public int Port { get; }
 
@@ -31,6 +41,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             .WithDefaultEndpoint()
             .WithDefaultEndpointBoundIPAddress(IPAddress.Loopback)
             .WithDefaultEndpointPort(port)
+            .WithDefaultEndpointReuseAddress()
             .Build();
         var server = factory.CreateMqttServer(options);
         await server.StartAsync();

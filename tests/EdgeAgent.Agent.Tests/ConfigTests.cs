@@ -1,0 +1,84 @@
+using System.Diagnostics;
+
+namespace EdgeAgent.Agent.Tests;
+
+/// <summary>Runs the real <c>edge-agent</c> executable with bad configuration: one line, exit code 2, no stack trace.</summary>
+public sealed class ConfigTests : IDisposable
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("edgeagent-config-").FullName;
+
+    [Theory]
+    [InlineData("""{"Agent":{"StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:DeviceId is required")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"http://x"},"Trust":{"PublicKeys":["KEY"]}}""", "Mqtt:Url scheme 'http' is not supported")]
+    [InlineData("""{"Agent":{"DeviceId":"dev/1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:DeviceId 'dev/1'")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["/nonexistent/release.pub.pem"]}}""", "Trust:PublicKeys:0 file not found")]
+    [InlineData("""{"Agent": {"DeviceId": "dev-1",""", "is not valid JSON")]
+    public async Task Bad_config_prints_one_line_naming_the_key_and_exits_2(string json, string expected)
+    {
+        var key = Path.Combine(_work, "release.pub.pem");
+        Fleet.Keys.SigningKeys.Generate(_work, "release", overwrite: true);
+        var config = Path.Combine(_work, "edge-agent.json");
+        await File.WriteAllTextAsync(config, json.Replace("STATE", Path.Combine(_work, "state"), StringComparison.Ordinal).Replace("SOCK", Path.Combine(_work, "api.sock"), StringComparison.Ordinal).Replace("\"KEY\"", $"\"{key}\"", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+
+        var (code, stdout, stderr) = await RunAgentAsync("--config", config);
+
+        Assert.Equal(2, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("config error: ", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Missing_config_file_is_one_line_and_exit_2()
+    {
+        var (code, _, stderr) = await RunAgentAsync("--config", Path.Combine(_work, "nope.json"));
+
+        Assert.Equal(2, code);
+        Assert.Equal($"config error: file not found: {Path.Combine(_work, "nope.json")}", stderr.Trim());
+    }
+
+    [Fact]
+    public async Task Environment_overrides_the_file()
+    {
+        Fleet.Keys.SigningKeys.Generate(_work, "release", overwrite: true);
+        var config = Path.Combine(_work, "edge-agent.json");
+        var document = new
+        {
+            Agent = new { DeviceId = "dev-1", StateDirectory = Path.Combine(_work, "state"), ApiSocket = Path.Combine(_work, "api.sock") },
+            Mqtt = new { Url = "mqtt://127.0.0.1:1883" },
+            Trust = new { PublicKeys = new[] { Path.Combine(_work, "release.pub.pem") } },
+        };
+        await File.WriteAllTextAsync(config, System.Text.Json.JsonSerializer.Serialize(document), TestContext.Current.CancellationToken);
+
+        var (code, _, stderr) = await RunAgentAsync(new Dictionary<string, string> { ["EDGEAGENT__Mqtt__Url"] = "ftp://nowhere" }, "--config", config);
+
+        Assert.Equal(2, code);
+        Assert.Contains("Mqtt:Url scheme 'ftp'", stderr, StringComparison.Ordinal);
+    }
+
+    private static Task<(int Code, string Stdout, string Stderr)> RunAgentAsync(params string[] args) => RunAgentAsync(new Dictionary<string, string>(), args);
+
+    private static async Task<(int Code, string Stdout, string Stderr)> RunAgentAsync(Dictionary<string, string> environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "edge-agent.dll"), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var (k, v) in environment)
+        {
+            start.Environment[k] = v;
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+}

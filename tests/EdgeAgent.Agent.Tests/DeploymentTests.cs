@@ -1,0 +1,136 @@
+using System.Text;
+using EdgeAgent.Agent.Tests.Infrastructure;
+using EdgeAgent.Core.Mqtt;
+
+namespace EdgeAgent.Agent.Tests;
+
+public sealed class DeploymentTests
+{
+    private static readonly Topics Topics = new(Topics.DefaultPrefix);
+
+    [Fact]
+    public async Task Deployed_model_becomes_active_and_answers_inference()
+    {
+        await using var rig = await AgentRig.StartAsync();
+
+        await rig.DeployActiveAsync("1.0.0");
+
+        using var api = rig.Api();
+        var (status, body) = await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest);
+        Assert.Equal(200, status);
+        Assert.Equal("1.0.0", body.RootElement.GetProperty("model_version").GetString());
+        var label = body.RootElement.GetProperty("outputs").EnumerateArray().Single(o => o.GetProperty("name").GetString() == "label");
+        Assert.Equal([0L, 1L, 2L], label.GetProperty("data").EnumerateArray().Select(e => e.GetInt64()));
+        Assert.True(File.Exists(Path.Combine(rig.StateDirectory, "models", "vibration", "1.0.0", "model.onnx")));
+    }
+
+    [Fact]
+    public async Task Manifest_from_an_unknown_key_is_refused_before_any_chunk_is_requested()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        var stranger = Fleet.Keys.SigningKeys.Generate(Path.Combine(rig.Work, "stranger"), "stranger");
+        var bundle = rig.BuildBundle("1.0.0", keyPath: stranger.PrivateKeyPath);
+        await rig.PublishAsync(bundle);
+
+        await rig.DeployAsync("1.0.0");
+
+        var reported = await rig.WaitForReportedAsync("Failed", "1.0.0");
+        Assert.StartsWith("unknown-key:", reported.GetProperty("reason").GetString());
+        var embedded = Assert.IsType<TestBroker.Embedded>(rig.Broker);
+        Assert.DoesNotContain(embedded.Broker.Subscriptions, s => s.Topic.Contains("/blobs/", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(rig.StateDirectory, "models", "vibration")));
+    }
+
+    [Fact]
+    public async Task Tampered_model_bytes_fail_the_deployment_and_the_previous_model_keeps_serving()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        await rig.DeployActiveAsync("1.0.0");
+
+        // 1.0.1 is correctly signed, but the chunk on the broker is not the signed one.
+        var next = rig.BuildBundle("1.0.1", variant: 1);
+        var file = next.Manifest.ModelFile!;
+        var tampered = File.ReadAllBytes(rig.ModelVariant(1));
+        tampered[^1] ^= 0xFF;
+        await rig.PublishRawAsync(Topics.Blob(file.Sha256, 0), tampered);
+        await rig.PublishRawAsync(Topics.Manifest("vibration", "1.0.1"), next.Envelope);
+        await rig.DeployAsync("1.0.1");
+
+        var reported = await rig.WaitForReportedAsync("Failed", "1.0.1");
+        Assert.StartsWith("hash-mismatch:", reported.GetProperty("reason").GetString());
+        Assert.Equal("1.0.0", reported.GetProperty("activeVersion").GetString());
+        using var api = rig.Api();
+        var (status, body) = await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest);
+        Assert.Equal(200, status);
+        Assert.Equal("1.0.0", body.RootElement.GetProperty("model_version").GetString());
+        Assert.False(File.Exists(Path.Combine(rig.StateDirectory, "blobs", file.Sha256)));
+    }
+
+    [Fact]
+    public async Task A_new_version_replaces_the_serving_one()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        await rig.DeployActiveAsync("1.0.0");
+
+        await rig.DeployActiveAsync("1.1.0", variant: 2);
+
+        using var api = rig.Api();
+        var (status, body) = await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest);
+        Assert.Equal(200, status);
+        Assert.Equal("1.1.0", body.RootElement.GetProperty("model_version").GetString());
+    }
+
+    [Fact]
+    public async Task Malformed_desired_state_is_refused_and_the_agent_keeps_serving()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        await rig.DeployActiveAsync("1.0.0");
+
+        await rig.PublishRawAsync(Topics.DeviceDesired(AgentRig.DeviceId), Encoding.UTF8.GetBytes("{\"models\": [{\"name\": \"vibration\", \"version\": 7}"));
+
+        await Wait.UntilAsync(
+            () => rig.LastMessage("reported") is { } doc
+                && doc.RootElement.TryGetProperty("desiredError", out var error)
+                && error.GetString()!.Contains("not valid JSON", StringComparison.Ordinal),
+            Wait.Default,
+            "reported desiredError");
+        using var api = rig.Api();
+        var (status, _) = await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest);
+        Assert.Equal(200, status);
+        var (_, agentStatus) = await api.GetAsync("/v1/status");
+        Assert.Contains("not valid JSON", agentStatus.RootElement.GetProperty("desiredError").GetString(), StringComparison.Ordinal);
+        Assert.Equal("1.0.0", agentStatus.RootElement.GetProperty("desired")[0].GetProperty("version").GetString());
+    }
+
+    [Fact]
+    public async Task A_version_whose_manifest_never_appears_fails_with_a_timeout_reason()
+    {
+        await using var rig = await AgentRig.StartAsync(overrides: new() { ["Agent:FetchTimeoutSeconds"] = "1", ["Agent:MaxAttempts"] = "1" });
+
+        await rig.DeployAsync("9.9.9");
+
+        var reported = await rig.WaitForReportedAsync("Failed", "9.9.9");
+        Assert.StartsWith("timeout:", reported.GetProperty("reason").GetString());
+        Assert.Contains("bundles/vibration/9.9.9/manifest", reported.GetProperty("reason").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Restarted_agent_serves_its_active_model_from_disk_without_fetching_again()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        var bundle = await rig.DeployActiveAsync("1.0.0");
+        await rig.StopAgentAsync();
+        var embedded = Assert.IsType<TestBroker.Embedded>(rig.Broker);
+        var blobTopic = Topics.Blob(bundle.Manifest.ModelFile!.Sha256, 0);
+        var before = embedded.Broker.Subscriptions.Count(s => s.Topic == blobTopic);
+
+        await rig.StartAgentAsync();
+
+        using var api = rig.Api();
+        await Wait.UntilAsync(() => api.GetAsync("/v2/models/vibration").Result.Status == 200, Wait.Default, "the model to be served after restart");
+        var (status, body) = await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest);
+        Assert.Equal(200, status);
+        Assert.Equal("1.0.0", body.RootElement.GetProperty("model_version").GetString());
+        Assert.Equal(before, embedded.Broker.Subscriptions.Count(s => s.Topic == blobTopic));
+    }
+}

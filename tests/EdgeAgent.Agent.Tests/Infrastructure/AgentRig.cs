@@ -1,0 +1,256 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using EdgeAgent.Agent.Telemetry;
+using EdgeAgent.Core.Bundles;
+using EdgeAgent.Fleet.Bundles;
+using EdgeAgent.Fleet.Keys;
+using EdgeAgent.Fleet.Mqtt;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeAgent.Agent.Tests.Infrastructure;
+
+/// <summary>
+/// One device under test with real parts: a broker, a temporary state folder, a signing key, the real agent host
+/// (MQTT, ONNX Runtime, LiteDB, unix-socket API), and an operator connection watching everything the device publishes.
+/// </summary>
+public sealed class AgentRig : IAsyncDisposable
+{
+    public const string DeviceId = "dev-1";
+    public const string Model = "vibration";
+
+    private readonly ConcurrentQueue<(string Topic, byte[] Payload)> _messages = new();
+    private readonly Dictionary<string, string?> _overrides;
+
+    private AgentRig(TestBroker broker, string work, Dictionary<string, string?> overrides)
+    {
+        Broker = broker;
+        Work = work;
+        _overrides = overrides;
+        Keys = SigningKeys.Generate(Path.Combine(work, "keys"), "release");
+        StateDirectory = Path.Combine(work, "state");
+        Socket = Path.Combine(work, "api.sock");
+    }
+
+    public TestBroker Broker { get; private set; }
+
+    public string Work { get; }
+
+    public SigningKeys.KeyPairFiles Keys { get; }
+
+    public string StateDirectory { get; }
+
+    public string Socket { get; }
+
+    public WebApplication? Agent { get; private set; }
+
+    public FleetConnection? Operator { get; private set; }
+
+    public ConcurrentQueue<string> Logs { get; } = new();
+
+    public static string SampleModel => Path.Combine(AppContext.BaseDirectory, "samples", "vibration.onnx");
+
+    public static string SampleRequest => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "samples", "request.json"));
+
+    public static async Task<AgentRig> StartAsync(TestBroker? broker = null, Dictionary<string, string?>? overrides = null, bool startAgent = true)
+    {
+        var work = Directory.CreateTempSubdirectory("edgeagent-test-").FullName;
+        var rig = new AgentRig(broker ?? await TestBroker.EmbeddedAsync(), work, overrides ?? []);
+        await rig.ConnectOperatorAsync();
+        if (startAgent)
+        {
+            await rig.StartAgentAsync();
+        }
+
+        return rig;
+    }
+
+    public async Task ConnectOperatorAsync()
+    {
+        if (Operator is not null)
+        {
+            await Operator.DisposeAsync();
+        }
+
+        Operator = await FleetConnection.ConnectAsync(Broker.Url, clientId: $"operator-{Guid.NewGuid():N}", cancellationToken: TestContext.Current.CancellationToken);
+        Operator.MessageReceived += (topic, payload) => _messages.Enqueue((topic, payload));
+        await Operator.WatchAsync($"edgeagent/v1/devices/{DeviceId}/#", TestContext.Current.CancellationToken);
+    }
+
+    public async Task StartAgentAsync()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Agent:DeviceId"] = DeviceId,
+            ["Agent:StateDirectory"] = StateDirectory,
+            ["Agent:ApiSocket"] = Socket,
+            ["Agent:FetchTimeoutSeconds"] = "5",
+            ["Agent:RetryIntervalSeconds"] = "1",
+            ["Mqtt:Url"] = Broker.Url,
+            ["Mqtt:MaxReconnectDelaySeconds"] = "1",
+            ["Trust:PublicKeys:0"] = Keys.PublicKeyPath,
+            ["Telemetry:WindowSeconds"] = "0.5",
+            ["Telemetry:HealthIntervalSeconds"] = "0.5",
+        };
+        foreach (var (key, value) in _overrides)
+        {
+            settings[key] = value;
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        Agent = AgentHost.Build(configuration, logging =>
+        {
+            logging.ClearProviders();
+            logging.AddProvider(new ListLoggerProvider(Logs));
+        });
+        await Agent.StartAsync(TestContext.Current.CancellationToken);
+    }
+
+    public async Task StopAgentAsync()
+    {
+        if (Agent is not null)
+        {
+            await Agent.StopAsync(CancellationToken.None);
+            await Agent.DisposeAsync();
+            Agent = null;
+        }
+    }
+
+    /// <summary>Replaces the broker (e.g. after a simulated outage) and reconnects the operator.</summary>
+    public async Task ReplaceBrokerAsync(TestBroker broker)
+    {
+        Broker = broker;
+        await ConnectOperatorAsync();
+    }
+
+    public T Service<T>()
+        where T : notnull => Agent!.Services.GetRequiredService<T>();
+
+    public UnixSocketApi Api() => new(Socket);
+
+    /// <summary>Builds a signed bundle of the sample model (optionally a byte-different but valid variant) with the rig's key.</summary>
+    public BundleBuilder.Result BuildBundle(string version, int variant = 0, string? keyPath = null)
+    {
+        var model = variant == 0 ? SampleModel : ModelVariant(variant);
+        using var key = SigningKeys.LoadPrivate(keyPath ?? Keys.PrivateKeyPath);
+        return BundleBuilder.Create(new BundleBuilder.Request
+        {
+            ModelPath = model,
+            Name = Model,
+            Version = version,
+            Keys = [key],
+            OutPath = Path.Combine(Work, $"{Model}-{version}-{Guid.NewGuid():N}.edgebundle"),
+        });
+    }
+
+    /// <summary>
+    /// A valid model whose bytes differ from the sample: same graph and weights, one character of the model's doc
+    /// string changed, so its sha256 (and so its blob) is new.
+    /// </summary>
+    public string ModelVariant(int variant)
+    {
+        var bytes = File.ReadAllBytes(SampleModel);
+        var marker = Encoding.ASCII.GetBytes("Vibration classifier");
+        var at = bytes.AsSpan().IndexOf(marker);
+        if (at < 0)
+        {
+            throw new InvalidDataException("sample model doc string not found");
+        }
+
+        bytes[at] = (byte)('A' + (variant % 26));
+        var path = Path.Combine(Work, $"variant-{variant}.onnx");
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    public async Task PublishAsync(BundleBuilder.Result bundle) =>
+        await BundlePublisher.PublishAsync(Operator!, bundle.Path, null, null, TestContext.Current.CancellationToken);
+
+    public async Task DeployAsync(string version) =>
+        await DesiredStateWriter.SetModelAsync(Operator!, DeviceId, Model, version, TestContext.Current.CancellationToken);
+
+    public async Task PublishRawAsync(string topic, byte[] payload, bool retain = true) =>
+        await Operator!.PublishAsync(topic, payload, retain, TestContext.Current.CancellationToken);
+
+    public IEnumerable<JsonDocument> Messages(string leaf) =>
+        _messages.Where(m => m.Topic == $"edgeagent/v1/devices/{DeviceId}/{leaf}" && m.Payload.Length > 0).Select(m => JsonDocument.Parse(m.Payload));
+
+    public JsonDocument? LastMessage(string leaf) => Messages(leaf).LastOrDefault();
+
+    /// <summary>The model entry of the latest retained <c>reported</c> document.</summary>
+    public JsonElement? ReportedModel()
+    {
+        var doc = LastMessage("reported");
+        if (doc is null)
+        {
+            return null;
+        }
+
+        foreach (var m in doc.RootElement.GetProperty("models").EnumerateArray())
+        {
+            if (m.GetProperty("name").GetString() == Model)
+            {
+                return m.Clone();
+            }
+        }
+
+        return null;
+    }
+
+    public async Task<JsonElement> WaitForReportedAsync(string state, string version, TimeSpan? timeout = null)
+    {
+        JsonElement? found = null;
+        await Wait.UntilAsync(
+            () =>
+            {
+                var m = ReportedModel();
+                if (m is { } model && model.GetProperty("state").GetString() == state && model.GetProperty("version").GetString() == version)
+                {
+                    found = model;
+                    return true;
+                }
+
+                return false;
+            },
+            timeout ?? Wait.Default,
+            $"reported {Model} {version} {state} (last: {ReportedModel()?.ToString() ?? "none"}; logs: {string.Join(" | ", Logs.TakeLast(5))})");
+        return found!.Value;
+    }
+
+    /// <summary>Deploys the sample model and waits until it serves.</summary>
+    public async Task<BundleBuilder.Result> DeployActiveAsync(string version = "1.0.0", int variant = 0)
+    {
+        var bundle = BuildBundle(version, variant);
+        await PublishAsync(bundle);
+        await DeployAsync(version);
+        await WaitForReportedAsync("Active", version);
+        return bundle;
+    }
+
+    public static string HashHex(byte[] data) => Convert.ToHexStringLower(SHA256.HashData(data));
+
+    public Outbox Outbox => Service<Outbox>();
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAgentAsync();
+        if (Operator is not null)
+        {
+            await Operator.DisposeAsync();
+        }
+
+        await Broker.DisposeAsync();
+        try
+        {
+            Directory.Delete(Work, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+}

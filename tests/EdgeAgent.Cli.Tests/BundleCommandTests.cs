@@ -1,0 +1,93 @@
+using System.Text.Json;
+
+namespace EdgeAgent.Cli.Tests;
+
+public sealed class BundleCommandTests : IDisposable
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("edgectl-test-").FullName;
+
+    private static string Model => Path.Combine(AppContext.BaseDirectory, "samples", "vibration.onnx");
+
+    [Fact]
+    public async Task Keys_bundle_create_and_verify_work_together()
+    {
+        var keys = await Edgectl.RunAsync("keys", "generate", "--out", _work, "--name", "ops", "--json");
+        Assert.Equal(0, keys.Code);
+        Assert.True(File.Exists(Path.Combine(_work, "ops.key.pem")));
+        var bundle = Path.Combine(_work, "vibration-1.2.0.edgebundle");
+
+        var create = await Edgectl.RunAsync("bundle", "create", "--model", Model, "--name", "vibration", "--version", "1.2.0", "--key", Path.Combine(_work, "ops.key.pem"), "--out", bundle);
+        Assert.Equal(0, create.Code);
+
+        var verify = await Edgectl.RunAsync("bundle", "verify", bundle, "--trust", Path.Combine(_work, "ops.pub.pem"));
+        Assert.Equal(0, verify.Code);
+        Assert.StartsWith("OK vibration 1.2.0", verify.Stdout.Trim(), StringComparison.Ordinal);
+        Assert.Single(verify.Stdout.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task Verify_refuses_a_tampered_bundle_with_exit_3_and_one_line()
+    {
+        await Edgectl.RunAsync("keys", "generate", "--out", _work);
+        var bundle = Path.Combine(_work, "b.edgebundle");
+        await Edgectl.RunAsync("bundle", "create", "--model", Model, "--name", "vibration", "--version", "1.0.0", "--key", Path.Combine(_work, "release.key.pem"), "--out", bundle);
+        var bytes = await File.ReadAllBytesAsync(bundle, TestContext.Current.CancellationToken);
+        var model = await File.ReadAllBytesAsync(Model, TestContext.Current.CancellationToken);
+        var at = bytes.AsSpan().IndexOf(model.AsSpan(0, 64));
+        Assert.True(at > 0);
+        bytes[at + 100] ^= 0x01;
+        await File.WriteAllBytesAsync(bundle, bytes, TestContext.Current.CancellationToken);
+
+        var verify = await Edgectl.RunAsync("bundle", "verify", bundle, "--trust", Path.Combine(_work, "release.pub.pem"));
+
+        Assert.Equal(3, verify.Code);
+        Assert.StartsWith("edgectl: rejected: hash-mismatch:", verify.Stderr.Trim(), StringComparison.Ordinal);
+        Assert.Single(verify.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task Verify_with_the_wrong_key_says_unknown_key()
+    {
+        await Edgectl.RunAsync("keys", "generate", "--out", _work, "--name", "a");
+        await Edgectl.RunAsync("keys", "generate", "--out", _work, "--name", "b");
+        var bundle = Path.Combine(_work, "b.edgebundle");
+        await Edgectl.RunAsync("bundle", "create", "--model", Model, "--name", "vibration", "--version", "1.0.0", "--key", Path.Combine(_work, "a.key.pem"), "--out", bundle);
+
+        var verify = await Edgectl.RunAsync("bundle", "verify", bundle, "--trust", Path.Combine(_work, "b.pub.pem"), "--json");
+
+        Assert.Equal(3, verify.Code);
+        Assert.Contains("unknown-key", verify.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Create_with_a_missing_model_is_one_line_not_a_stack_trace()
+    {
+        await Edgectl.RunAsync("keys", "generate", "--out", _work);
+
+        var create = await Edgectl.RunAsync("bundle", "create", "--model", Path.Combine(_work, "none.onnx"), "--name", "vibration", "--version", "1.0.0", "--key", Path.Combine(_work, "release.key.pem"));
+
+        Assert.Equal(1, create.Code);
+        Assert.Equal($"edgectl: model not found: {Path.Combine(_work, "none.onnx")}", create.Stderr.Trim());
+    }
+
+    [Fact]
+    public async Task Status_without_an_agent_says_so_with_exit_4()
+    {
+        var status = await Edgectl.RunAsync("status", "--socket", Path.Combine(_work, "none.sock"));
+
+        Assert.Equal(4, status.Code);
+        Assert.StartsWith($"edgectl: cannot reach the agent at {Path.Combine(_work, "none.sock")}", status.Stderr.Trim(), StringComparison.Ordinal);
+        Assert.Single(status.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task Keys_generate_output_is_valid_json_with_a_keyid()
+    {
+        var keys = await Edgectl.RunAsync("keys", "generate", "--out", _work, "--json");
+
+        using var doc = JsonDocument.Parse(keys.Stdout);
+        Assert.Matches("^[0-9a-f]{64}$", doc.RootElement.GetProperty("keyid").GetString());
+    }
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+}

@@ -1,0 +1,34 @@
+using System.Text.Json;
+
+namespace EdgeAgent.Cli.Tests;
+
+public sealed class DemoTests
+{
+    [Fact]
+    public async Task Demo_runs_the_whole_loop_and_reports_it_as_json()
+    {
+        var result = await Edgectl.RunAsync(TimeSpan.FromSeconds(120), "demo", "--duration", "6", "--json");
+
+        Assert.True(result.Code == 0, $"exit {result.Code}\nstdout: {result.Stdout}\nstderr: {result.Stderr}");
+        using var doc = JsonDocument.Parse(result.Stdout);
+        var root = doc.RootElement;
+        Assert.Equal("Active", root.GetProperty("modelState").GetString());
+        Assert.Equal("1.0.0", root.GetProperty("modelVersion").GetString());
+        var inferences = root.GetProperty("inferences").GetInt64();
+        Assert.True(inferences > 0);
+        Assert.True(root.GetProperty("metricsDelivered").GetInt64() > 0);
+        Assert.True(root.GetProperty("healthReports").GetInt64() > 0);
+        Assert.Equal(inferences, root.GetProperty("inferencesInMetrics").GetInt64());
+        Assert.Empty(root.GetProperty("errors").EnumerateArray());
+        Assert.True(root.GetProperty("agreement").GetDouble() > 0.9, "the sample model classifies the simulated sensor correctly");
+    }
+
+    [Fact]
+    public async Task Demo_refuses_a_nonsense_duration()
+    {
+        var result = await Edgectl.RunAsync("demo", "--duration", "-3");
+
+        Assert.Equal(2, result.Code);
+        Assert.Equal("edgectl: --duration must be positive", result.Stderr.Trim());
+    }
+}

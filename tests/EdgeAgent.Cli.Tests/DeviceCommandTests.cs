@@ -1,0 +1,95 @@
+using System.Text.Json;
+using EdgeAgent.Fleet.Keys;
+using EdgeAgent.Fleet.Mqtt;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeAgent.Cli.Tests;
+
+/// <summary>edgectl's operator and device commands against a real broker and a real agent.</summary>
+public sealed class DeviceCommandTests : IAsyncDisposable
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("edgectl-device-").FullName;
+    private EmbeddedBroker? _broker;
+    private Microsoft.AspNetCore.Builder.WebApplication? _agent;
+
+    [Fact]
+    public async Task Publish_deploy_status_and_infer_through_edgectl()
+    {
+        _broker = await EmbeddedBroker.StartAsync();
+        var keys = SigningKeys.Generate(_work, "release");
+        var socket = Path.Combine(_work, "api.sock");
+        _agent = Agent.AgentHost.Build(
+            new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Agent:DeviceId"] = "dev-7",
+                ["Agent:StateDirectory"] = Path.Combine(_work, "state"),
+                ["Agent:ApiSocket"] = socket,
+                ["Mqtt:Url"] = _broker.Url,
+                ["Trust:PublicKeys:0"] = keys.PublicKeyPath,
+            }).Build(),
+            logging => logging.ClearProviders());
+        await _agent.StartAsync(TestContext.Current.CancellationToken);
+        var bundle = Path.Combine(_work, "vibration-1.0.0.edgebundle");
+        Assert.Equal(0, (await Edgectl.RunAsync("bundle", "create", "--model", Path.Combine(AppContext.BaseDirectory, "samples", "vibration.onnx"), "--name", "vibration", "--version", "1.0.0", "--key", keys.PrivateKeyPath, "--out", bundle)).Code);
+
+        var publish = await Edgectl.RunAsync("bundle", "publish", bundle, "--broker", _broker.Url, "--trust", keys.PublicKeyPath, "--json");
+        Assert.True(publish.Code == 0, publish.Stderr);
+        var deploy = await Edgectl.RunAsync("deploy", "--device", "dev-7", "--model", "vibration", "--version", "1.0.0", "--broker", _broker.Url);
+        Assert.True(deploy.Code == 0, deploy.Stderr);
+
+        JsonElement model = default;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            var status = await Edgectl.RunAsync("status", "--socket", socket, "--json");
+            Assert.Equal(0, status.Code);
+            using var doc = JsonDocument.Parse(status.Stdout);
+            var models = doc.RootElement.GetProperty("models");
+            if (models.GetArrayLength() > 0 && models[0].GetProperty("state").GetString() == "Active")
+            {
+                model = models[0].Clone();
+                break;
+            }
+
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal("1.0.0", model.GetProperty("activeVersion").GetString());
+        var infer = await Edgectl.RunAsync("infer", "vibration", "--input", Path.Combine(AppContext.BaseDirectory, "samples", "request.json"), "--socket", socket);
+        Assert.True(infer.Code == 0, infer.Stderr);
+        using var response = JsonDocument.Parse(infer.Stdout);
+        Assert.Equal("vibration", response.RootElement.GetProperty("model_name").GetString());
+
+        var human = await Edgectl.RunAsync("status", "--socket", socket);
+        Assert.True(human.Stdout.Contains("vibration", StringComparison.Ordinal), human.Stdout);
+        Assert.Contains("Active", human.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deploy_to_a_dead_broker_is_one_line_and_exit_1()
+    {
+        var port = EmbeddedBroker.FreePort();
+
+        var deploy = await Edgectl.RunAsync("deploy", "--device", "d", "--model", "m", "--version", "1.0.0", "--broker", $"mqtt://127.0.0.1:{port}");
+
+        Assert.Equal(1, deploy.Code);
+        Assert.StartsWith($"edgectl: cannot connect to broker mqtt://127.0.0.1:{port}", deploy.Stderr.Trim(), StringComparison.Ordinal);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_agent is not null)
+        {
+            await _agent.StopAsync(CancellationToken.None);
+            await _agent.DisposeAsync();
+        }
+
+        if (_broker is not null)
+        {
+            await _broker.DisposeAsync();
+        }
+
+        Directory.Delete(_work, recursive: true);
+    }
+}

@@ -13,6 +13,7 @@ high band. Deterministic (fixed seed), so rebuilding gives the same file.
 Run with Debian's interpreter (python3-onnx, python3-numpy):
     /usr/bin/python3 samples/vibration/make_model.py
 """
+import argparse
 import json
 import os
 
@@ -108,13 +109,17 @@ def build(w1, b1, w2, b2):
 
 
 def main():
+    parser = argparse.ArgumentParser(description="Build the sample vibration classifier.")
+    parser.add_argument("--out", default=HERE, help="output folder (default: next to this script)")
+    out = parser.parse_args().out
+    os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(42)
     x, y = synth(rng, 400)
     w1, b1, w2, b2 = train(x, y)
     xt, yt = synth(np.random.default_rng(43), 100)
     acc = float((forward(xt, w1, b1, w2, b2).argmax(axis=1) == yt).mean())
     model = build(w1, b1, w2, b2)
-    onnx.save(model, os.path.join(HERE, "vibration.onnx"))
+    onnx.save(model, os.path.join(out, "vibration.onnx"))
 
     # A ready-made Open Inference Protocol request: one sample per class.
     sample = np.array([[0.5, 1.4, 2.8, 3.0, 0.0, 0.12, 0.8, 0.1],
@@ -122,11 +127,11 @@ def main():
                        [2.4, 9.5, 4.2, 8.0, 0.9, 0.90, 0.3, 0.9]], dtype=np.float32)
     request = {"inputs": [{"name": "features", "shape": [3, 8], "datatype": "FP32",
                            "data": [round(float(v), 4) for v in sample.flatten()]}]}
-    with open(os.path.join(HERE, "request.json"), "w") as f:
+    with open(os.path.join(out, "request.json"), "w") as f:
         json.dump(request, f, indent=2)
         f.write("\n")
     expected = forward(sample, w1, b1, w2, b2)
-    with open(os.path.join(HERE, "expected.json"), "w") as f:
+    with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump({"probabilities": [round(float(v), 6) for v in expected.flatten()],
                    "label": [int(v) for v in expected.argmax(axis=1)],
                    "holdoutAccuracy": round(acc, 4)}, f, indent=2)

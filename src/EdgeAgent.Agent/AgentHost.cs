@@ -18,6 +18,9 @@ namespace EdgeAgent.Agent;
 /// <summary>Builds the agent: Generic Host with systemd integration, the adapters, the hosted services and the local API.</summary>
 public static class AgentHost
 {
+    /// <summary>sun_path holds 108 bytes including the terminating NUL.</summary>
+    public const int MaxUnixSocketPath = 107;
+
     /// <summary>
     /// Builds an agent from <paramref name="configuration"/> (sections Agent, Mqtt, Trust, Telemetry). Options are
     /// validated when the host starts; a bad key surfaces as <see cref="OptionsValidationException"/>.
@@ -32,6 +35,8 @@ public static class AgentHost
         });
         builder.Configuration.AddConfiguration(configuration);
         builder.Host.UseSystemd();
+        // Per-request logs from ASP.NET Core would put logging on the inference hot path.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         logging?.Invoke(builder.Logging);
 
         var services = builder.Services;
@@ -78,8 +83,13 @@ public static class AgentHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            PrepareSocket(socket);
-            kestrel.ListenUnixSocket(socket);
+            if (System.Text.Encoding.UTF8.GetByteCount(socket) <= MaxUnixSocketPath)
+            {
+                // Longer paths are reported by the options validator; binding them would abort inside Kestrel.
+                PrepareSocket(socket);
+                kestrel.ListenUnixSocket(socket);
+            }
+
             if (!string.IsNullOrEmpty(listen) && System.Net.IPEndPoint.TryParse(listen, out var endpoint))
             {
                 kestrel.Listen(endpoint);

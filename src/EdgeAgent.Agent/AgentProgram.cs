@@ -101,6 +101,11 @@ public static class AgentProgram
         {
             failures.AddRange(ex.Failures);
         }
+        catch (InvalidOperationException ex)
+        {
+            // The binder could not convert a value, e.g. "WindowSeconds": "abc".
+            failures.Add(ex.Message);
+        }
     }
 
     /// <summary>Reads the JSON file and the environment overrides; a missing or malformed file is one line of error.</summary>

@@ -20,6 +20,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Desired state received: {Models}")]
     public static partial void DesiredAccepted(ILogger logger, string models);
 
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Debug, Message = "MQTT operation on {Topic} failed: {Error}")]
+    public static partial void PublishFailed(ILogger logger, string topic, string error);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "MQTT {Operation} of {Topic} got no answer within {Timeout}; dropping the connection to start a fresh session")]
+    public static partial void OperationTimedOut(ILogger logger, string operation, string topic, TimeSpan timeout);
+
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Deploying {Model} {Version} (attempt {Attempt})")]
     public static partial void Deploying(ILogger logger, string model, string version, int attempt);
 
@@ -44,12 +50,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2008, Level = LogLevel.Error, Message = "Reconcile loop error")]
     public static partial void ReconcileError(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Local API listening on {Endpoint}")]
-    public static partial void ApiListening(ILogger logger, string endpoint);
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "{Model} {Version}: {State}")]
+    public static partial void StateChanged(ILogger logger, string model, string version, string state);
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Outbox full: dropped {Count} oldest records")]
     public static partial void OutboxDropped(ILogger logger, long count);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Debug, Message = "Publishing {Topic} failed: {Error}")]
-    public static partial void PublishFailed(ILogger logger, string topic, string error);
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "{Service} failed; it keeps running")]
+    public static partial void ServiceError(ILogger logger, string service, Exception exception);
 }

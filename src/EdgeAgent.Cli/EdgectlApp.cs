@@ -22,6 +22,18 @@ public static class EdgectlApp
             DeviceCommands.Infer(),
             DemoCommand.Create(),
         };
-        return await root.Parse(args).InvokeAsync();
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await Console.Error.WriteLineAsync($"edgectl: {error.Message}");
+            }
+
+            await Console.Error.WriteLineAsync("(run 'edgectl --help' or 'edgectl COMMAND --help' for usage)");
+            return ExitCodes.Usage;
+        }
+
+        return await parsed.InvokeAsync();
     }
 }

@@ -13,6 +13,8 @@ public sealed class ConfigTests : IDisposable
     [InlineData("""{"Agent":{"DeviceId":"dev/1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:DeviceId 'dev/1'")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["/nonexistent/release.pub.pem"]}}""", "Trust:PublicKeys:0 file not found")]
     [InlineData("""{"Agent": {"DeviceId": "dev-1",""", "is not valid JSON")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK","ApiListen":"0.0.0.0:8080"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:ApiListen '0.0.0.0:8080' must be a loopback address")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Telemetry":{"WindowSeconds":"abc"}}""", "Telemetry:WindowSeconds")]
     public async Task Bad_config_prints_one_line_naming_the_key_and_exits_2(string json, string expected)
     {
         var key = Path.Combine(_work, "release.pub.pem");

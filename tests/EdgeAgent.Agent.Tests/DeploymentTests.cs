@@ -27,7 +27,7 @@ public sealed class DeploymentTests
     [Fact]
     public async Task Manifest_from_an_unknown_key_is_refused_before_any_chunk_is_requested()
     {
-        await using var rig = await AgentRig.StartAsync();
+        await using var rig = await AgentRig.StartAsync(await TestBroker.EmbeddedAsync());
         var stranger = Fleet.Keys.SigningKeys.Generate(Path.Combine(rig.Work, "stranger"), "stranger");
         var bundle = rig.BuildBundle("1.0.0", keyPath: stranger.PrivateKeyPath);
         await rig.PublishAsync(bundle);
@@ -64,6 +64,40 @@ public sealed class DeploymentTests
         Assert.Equal(200, status);
         Assert.Equal("1.0.0", body.RootElement.GetProperty("model_version").GetString());
         Assert.False(File.Exists(Path.Combine(rig.StateDirectory, "blobs", file.Sha256)));
+    }
+
+    [Fact]
+    public async Task Going_back_to_the_serving_version_after_a_failed_upgrade_restores_Active_without_fetching()
+    {
+        await using var rig = await AgentRig.StartAsync(await TestBroker.EmbeddedAsync(), overrides: new() { ["Agent:FetchTimeoutSeconds"] = "1", ["Agent:MaxAttempts"] = "1" });
+        var bundle = await rig.DeployActiveAsync("1.0.0");
+        await rig.DeployAsync("1.0.1");
+        await rig.WaitForReportedAsync("Failed", "1.0.1");
+        var embedded = Assert.IsType<TestBroker.Embedded>(rig.Broker);
+        var manifestTopic = Topics.Manifest("vibration", "1.0.0");
+        var before = embedded.Broker.Subscriptions.Count(s => s.Topic == manifestTopic);
+
+        await rig.DeployAsync("1.0.0");
+
+        var reported = await rig.WaitForReportedAsync("Active", "1.0.0");
+        Assert.Equal("1.0.0", reported.GetProperty("activeVersion").GetString());
+        Assert.Equal(before, embedded.Broker.Subscriptions.Count(s => s.Topic == manifestTopic));
+        Assert.NotNull(bundle);
+    }
+
+    [Fact]
+    public async Task A_model_removed_from_desired_state_stops_serving_and_leaves_reported()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        await rig.DeployActiveAsync("1.0.0");
+
+        await rig.PublishRawAsync(Topics.DeviceDesired(AgentRig.DeviceId), Encoding.UTF8.GetBytes("""{"models":[]}"""));
+
+        await Wait.UntilAsync(() => rig.LastMessage("reported") is { } doc && doc.RootElement.GetProperty("models").GetArrayLength() == 0, Wait.Default, "reported without the model");
+        using var api = rig.Api();
+        var (status, _) = await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest);
+        Assert.Equal(404, status);
+        Assert.Contains(rig.Messages("events"), e => e.RootElement.GetProperty("state").GetString() == "Removed");
     }
 
     [Fact]
@@ -117,7 +151,7 @@ public sealed class DeploymentTests
     [Fact]
     public async Task Restarted_agent_serves_its_active_model_from_disk_without_fetching_again()
     {
-        await using var rig = await AgentRig.StartAsync();
+        await using var rig = await AgentRig.StartAsync(await TestBroker.EmbeddedAsync());
         var bundle = await rig.DeployActiveAsync("1.0.0");
         await rig.StopAgentAsync();
         var embedded = Assert.IsType<TestBroker.Embedded>(rig.Broker);
@@ -127,7 +161,7 @@ public sealed class DeploymentTests
         await rig.StartAgentAsync();
 
         using var api = rig.Api();
-        await Wait.UntilAsync(() => api.GetAsync("/v2/models/vibration").Result.Status == 200, Wait.Default, "the model to be served after restart");
+        await Wait.UntilAsync(async () => (await api.GetAsync("/v2/models/vibration")).Status == 200, Wait.Default, "the model to be served after restart");
         var (status, body) = await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest);
         Assert.Equal(200, status);
         Assert.Equal("1.0.0", body.RootElement.GetProperty("model_version").GetString());

@@ -93,7 +93,7 @@ public sealed class TelemetryTests
     [Fact]
     public async Task Agent_reconnects_after_the_broker_drops_it_and_announces_a_newer_session()
     {
-        await using var rig = await AgentRig.StartAsync();
+        await using var rig = await AgentRig.StartAsync(await TestBroker.EmbeddedAsync());
         var first = (await Wait.ForAsync(() => rig.LastMessage("status"), Wait.Default, "birth")).RootElement.GetProperty("seq").GetInt64();
         var embedded = Assert.IsType<TestBroker.Embedded>(rig.Broker);
 

@@ -24,6 +24,16 @@ public sealed class DemoTests
     }
 
     [Fact]
+    public async Task Unknown_option_is_a_usage_error_with_exit_2()
+    {
+        var result = await Edgectl.RunAsync("demo", "--durration", "5");
+
+        Assert.Equal(2, result.Code);
+        Assert.Contains("--durration", result.Stderr, StringComparison.Ordinal);
+        Assert.StartsWith("edgectl: ", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Demo_refuses_a_nonsense_duration()
     {
         var result = await Edgectl.RunAsync("demo", "--duration", "-3");

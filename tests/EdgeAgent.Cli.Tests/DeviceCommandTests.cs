@@ -29,7 +29,7 @@ public sealed class DeviceCommandTests : IAsyncDisposable
                 ["Trust:PublicKeys:0"] = keys.PublicKeyPath,
             }).Build(),
             logging => logging.ClearProviders());
-        await _agent.StartAsync(TestContext.Current.CancellationToken);
+        await Task.Run(() => _agent.StartAsync(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken);
         var bundle = Path.Combine(_work, "vibration-1.0.0.edgebundle");
         Assert.Equal(0, (await Edgectl.RunAsync("bundle", "create", "--model", Path.Combine(AppContext.BaseDirectory, "samples", "vibration.onnx"), "--name", "vibration", "--version", "1.0.0", "--key", keys.PrivateKeyPath, "--out", bundle)).Code);
 

@@ -42,12 +42,13 @@ public sealed class BundleInstaller
         return (Verify(message.Payload, name, version), message.Payload);
     }
 
-    public BundleManifest Verify(byte[] envelope, string? name, string? version) =>
+    public BundleManifest Verify(byte[] envelope, string? name, string? version, bool ignoreExpiry = false) =>
         ManifestVerifier.Verify(envelope, _trust.Keys, new VerificationPolicy
         {
             ExpectedName = name,
             ExpectedVersion = version,
             Architecture = _options.Architecture,
+            IgnoreExpiry = ignoreExpiry,
         }, _time.GetUtcNow());
 
     public void EnsureDiskSpace(BundleManifest manifest)

@@ -59,10 +59,11 @@ public sealed class DeploymentStore
 
     public void Remove(string name)
     {
+        ModelRecord? removed;
         lock (_gate)
         {
             var next = new Dictionary<string, ModelRecord>(_records, StringComparer.Ordinal);
-            if (!next.Remove(name))
+            if (!next.Remove(name, out removed))
             {
                 return;
             }
@@ -70,6 +71,8 @@ public sealed class DeploymentStore
             StateFiles.WriteAtomically(_path, JsonSerializer.SerializeToUtf8Bytes(next.Values.OrderBy(r => r.Name, StringComparer.Ordinal), CoreJson.Indented));
             _records = next;
         }
+
+        Changed?.Invoke(this, removed with { State = Core.Deployment.DeploymentStates.Removed, ActiveVersion = null });
     }
 
     private static Dictionary<string, ModelRecord> Load(string path)

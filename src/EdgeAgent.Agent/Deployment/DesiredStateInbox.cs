@@ -7,8 +7,9 @@ using Microsoft.Extensions.Options;
 namespace EdgeAgent.Agent.Deployment;
 
 /// <summary>
-/// Receives desired state (retained MQTT), validates and persists it, and wakes the reconcile loop. Nothing else:
-/// the loop decides what to do. A malformed document is refused and the last good one stays in force.
+/// Receives desired state (retained MQTT), validates it and wakes the reconcile loop. Nothing else: no disk I/O on the
+/// MQTT receive path; the loop persists it (<see cref="Persist"/>) and decides what to do. A malformed document is
+/// refused and the last good one stays in force.
 /// </summary>
 public sealed class DesiredStateInbox
 {
@@ -16,6 +17,7 @@ public sealed class DesiredStateInbox
     private readonly ILogger<DesiredStateInbox> _logger;
     private readonly ReconcileSignal _signal;
     private DesiredState? _current;
+    private DesiredState? _unsaved;
 
     public DesiredStateInbox(IOptions<AgentOptions> options, ReconcileSignal signal, ILogger<DesiredStateInbox> logger)
     {
@@ -47,19 +49,35 @@ public sealed class DesiredStateInbox
     /// <summary>The reason the latest received document was refused; null once a valid one arrived.</summary>
     public string? LastError { get; private set; }
 
+    /// <summary>Writes the latest accepted document to <c>desired.json</c> (called by the reconcile loop before it plans).</summary>
+    public void Persist()
+    {
+        if (Volatile.Read(ref _unsaved) is { } state)
+        {
+            // Cleared only after the write succeeded (and only if no newer document arrived meanwhile).
+            StateFiles.WriteAtomically(_path, state.ToJson());
+            Interlocked.CompareExchange(ref _unsaved, null, state);
+        }
+    }
+
     public void Receive(IncomingMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
         if (!DesiredState.TryParse(message.Payload, out var state, out var error))
         {
+            var changed = LastError != error;
             LastError = error;
             Log.DesiredRejected(_logger, message.Topic, error);
-            ErrorChanged?.Invoke(this, EventArgs.Empty);
+            if (changed)
+            {
+                ErrorChanged?.Invoke(this, EventArgs.Empty);
+            }
+
             return;
         }
 
-        StateFiles.WriteAtomically(_path, state!.ToJson());
         Volatile.Write(ref _current, state);
+        Volatile.Write(ref _unsaved, state);
         if (LastError is not null)
         {
             LastError = null;
@@ -68,9 +86,10 @@ public sealed class DesiredStateInbox
 
         if (_logger.IsEnabled(LogLevel.Information))
         {
-            var models = string.Join(", ", state.Models.Select(m => $"{m.Name} {m.Version}"));
+            var models = string.Join(", ", state!.Models.Select(m => $"{m.Name} {m.Version}"));
             Log.DesiredAccepted(_logger, models);
         }
+
         _signal.Wake();
     }
 }

@@ -68,13 +68,23 @@ public sealed class ReconcileLoop : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
-        Recover();
+        try
+        {
+            Recover();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // E.g. a full disk while recording a reload failure: serve what could be loaded and go on.
+            Log.ReconcileError(_logger, ex);
+        }
+
         _mqtt.AddStandingSubscription(_mqtt.Topics.DeviceDesired(_options.DeviceId), _desired.Receive);
         var retry = TimeSpan.FromSeconds(_options.RetryIntervalSeconds);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                _desired.Persist();
                 var plan = DeploymentPlanner.Plan(_desired.Current, _store.Snapshot(), _options.MaxAttempts);
                 foreach (var step in plan.Steps)
                 {
@@ -89,8 +99,9 @@ public sealed class ReconcileLoop : BackgroundService
             {
                 break;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // Errors become reported state at the step boundary; anything reaching here is logged and retried.
                 Log.ReconcileError(_logger, ex);
                 await WaitQuietlyAsync(retry, stoppingToken);
             }
@@ -118,7 +129,8 @@ public sealed class ReconcileLoop : BackgroundService
             {
                 try
                 {
-                    var manifest = _installer.Verify(File.ReadAllBytes(_bundles.EnvelopePath(record.Name, version)), record.Name, version);
+                    // Expiry guards installation, not a version already serving: a restart must not unload it.
+                    var manifest = _installer.Verify(File.ReadAllBytes(_bundles.EnvelopePath(record.Name, version)), record.Name, version, ignoreExpiry: true);
                     var model = OnnxModel.Load(record.Name, version, _bundles.FilePath(record.Name, version, manifest.ModelFile!));
                     _catalog.Activate(model);
                     _meter.Track(record.Name, version);
@@ -147,6 +159,11 @@ public sealed class ReconcileLoop : BackgroundService
         {
             case DeploymentStep.Deploy deploy:
                 await DeployAsync(deploy, cancellationToken);
+                break;
+            case DeploymentStep.Reactivate reactivate:
+                _store.Update(reactivate.Model, r => r! with { TargetVersion = reactivate.Version, State = DeploymentStates.Active, Reason = null, Attempts = 0, Updated = _time.GetUtcNow() });
+                _events.Deployment(reactivate.Model, reactivate.Version, DeploymentStates.Active);
+                Log.StateChanged(_logger, reactivate.Model, reactivate.Version, DeploymentStates.Active);
                 break;
             case DeploymentStep.Unload unload:
                 _catalog.Unload(unload.Model);
@@ -194,10 +211,16 @@ public sealed class ReconcileLoop : BackgroundService
         {
             Fail(name, version, $"io-error: {ex.Message}");
         }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.ReconcileError(_logger, ex);
+            Fail(name, version, $"error: {ex.Message}");
+        }
     }
 
     private void Transition(string name, string version, string state, int? attempts = null)
     {
+        Log.StateChanged(_logger, name, version, state);
         _store.Update(name, r => new Core.Deployment.ModelRecord
         {
             Name = name,

@@ -3,6 +3,7 @@ using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EdgeAgent.Agent.Deployment;
@@ -19,9 +20,11 @@ public sealed class ReportedStatePublisher : BackgroundService
     private readonly AgentOptions _agent;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly ILogger<ReportedStatePublisher> _logger;
 
-    public ReportedStatePublisher(MqttSession mqtt, DeploymentStore store, DesiredStateInbox desired, IOptions<AgentOptions> agent, TimeProvider time)
+    public ReportedStatePublisher(MqttSession mqtt, DeploymentStore store, DesiredStateInbox desired, IOptions<AgentOptions> agent, TimeProvider time, ILogger<ReportedStatePublisher> logger)
     {
+        _logger = logger;
         ArgumentNullException.ThrowIfNull(agent);
         _mqtt = mqtt;
         _store = store;
@@ -67,6 +70,10 @@ public sealed class ReportedStatePublisher : BackgroundService
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 break;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.ServiceError(_logger, nameof(ReportedStatePublisher), ex);
             }
         }
     }

@@ -31,7 +31,6 @@ public sealed class MqttSession : BackgroundService
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Action<IncomingMessage>> _standing = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<IncomingMessage>> _waiters = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _publishGate = new(1, 1);
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _standingGate = new();
@@ -54,6 +53,9 @@ public sealed class MqttSession : BackgroundService
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
         _client.DisconnectedAsync += OnDisconnectedAsync;
     }
+
+    /// <summary>Longest wait for one publish, subscribe or unsubscribe before the session is considered wedged.</summary>
+    public static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(15);
 
     public Topics Topics { get; }
 
@@ -95,17 +97,8 @@ public sealed class MqttSession : BackgroundService
         }
     }
 
-    private async Task SubscribeQuietlyAsync(IReadOnlyList<string> topics)
-    {
-        try
-        {
-            await SubscribeAsync(topics, CancellationToken.None);
-        }
-        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or OperationCanceledException)
-        {
-            // Re-made on the next connect.
-        }
-    }
+    /// <summary>If the broker does not confirm, BoundedAsync drops the session and the next connect re-makes every standing subscription.</summary>
+    private Task<bool> SubscribeQuietlyAsync(IReadOnlyList<string> topics) => SubscribeAsync(topics, CancellationToken.None);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -142,6 +135,12 @@ public sealed class MqttSession : BackgroundService
 
     private async ValueTask ConnectOnceAsync(CancellationToken cancellationToken)
     {
+        if (_client.IsConnected)
+        {
+            // A session judged wedged (or one whose set-up failed half-way) is closed before a fresh one starts.
+            await DropConnectionAsync();
+        }
+
         Interlocked.Exchange(ref _disconnected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         var seq = _sequence.Next();
         var clientId = string.IsNullOrWhiteSpace(_options.ClientId) ? $"edge-agent-{_agent.DeviceId}" : _options.ClientId;
@@ -194,7 +193,12 @@ public sealed class MqttSession : BackgroundService
             timestamp = _time.GetUtcNow(),
             models = BirthModels?.Invoke() ?? [],
         };
-        await PublishAsync(Topics.Status(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(birth, CoreJson.Options), retain: true, cancellationToken);
+        if (!await PublishAsync(Topics.Status(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(birth, CoreJson.Options), retain: true, cancellationToken))
+        {
+            // Without a birth the fleet would show this device offline: start over with a fresh session.
+            await DropConnectionAsync();
+            throw new MQTTnet.Exceptions.MqttCommunicationException("the broker did not acknowledge the birth message");
+        }
         List<string> standing;
         lock (_standingGate)
         {
@@ -203,9 +207,10 @@ public sealed class MqttSession : BackgroundService
         }
 
         var waiting = _waiters.Keys.ToList();
-        if (standing.Count + waiting.Count > 0)
+        if (standing.Count + waiting.Count > 0 && !await SubscribeAsync([.. standing, .. waiting], cancellationToken))
         {
-            await SubscribeAsync([.. standing, .. waiting], cancellationToken);
+            await DropConnectionAsync();
+            throw new MQTTnet.Exceptions.MqttCommunicationException("the broker did not confirm the standing subscriptions");
         }
 
         Volatile.Read(ref _connected).TrySetResult();
@@ -260,19 +265,55 @@ public sealed class MqttSession : BackgroundService
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithContentType("application/json")
             .Build();
+        var result = await BoundedAsync("publish", topic, ct => _client.PublishAsync(message, ct), cancellationToken);
+        return result?.ReasonCode is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers;
+    }
+
+    /// <summary>
+    /// Runs one MQTT operation with a deadline. A broker that stops answering must not wedge the agent: on timeout the
+    /// connection is dropped, so the reconnect loop starts a fresh session. Returns null when the operation failed.
+    /// </summary>
+    private async Task<T?> BoundedAsync<T>(string operation, string topic, Func<CancellationToken, Task<T>> action, CancellationToken cancellationToken)
+        where T : class
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(OperationTimeout);
         try
         {
-            var result = await _client.PublishAsync(message, cancellationToken);
-            return result.ReasonCode is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers;
+            return await action(deadline.Token);
         }
-        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or MQTTnet.Exceptions.MqttClientNotConnectedException)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Log.OperationTimedOut(_logger, operation, topic, OperationTimeout);
+            _ = DropConnectionAsync();
+            return null;
+        }
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException)
         {
             Log.PublishFailed(_logger, topic, ex.Message);
-            return false;
+            return null;
         }
     }
 
-    private async Task SubscribeAsync(IReadOnlyList<string> topics, CancellationToken cancellationToken)
+    private async Task DropConnectionAsync()
+    {
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.UnspecifiedError).Build(), deadline.Token);
+        }
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or InvalidOperationException)
+        {
+            // Already gone; the reconnect loop takes over either way.
+        }
+        finally
+        {
+            Volatile.Read(ref _disconnected).TrySetResult();
+        }
+    }
+
+    /// <summary>Subscribes with QoS 1; false when the broker did not confirm in time.</summary>
+    private async Task<bool> SubscribeAsync(IReadOnlyList<string> topics, CancellationToken cancellationToken)
     {
         var builder = _factory.CreateSubscribeOptionsBuilder();
         foreach (var topic in topics)
@@ -280,15 +321,8 @@ public sealed class MqttSession : BackgroundService
             builder = builder.WithTopicFilter(f => f.WithTopic(topic).WithAtLeastOnceQoS());
         }
 
-        await _publishGate.WaitAsync(cancellationToken);
-        try
-        {
-            await _client.SubscribeAsync(builder.Build(), cancellationToken);
-        }
-        finally
-        {
-            _publishGate.Release();
-        }
+        var options = builder.Build();
+        return await BoundedAsync("subscribe", topics[0], ct => _client.SubscribeAsync(options, ct), cancellationToken) is not null;
     }
 
     private async Task UnsubscribeAsync(IReadOnlyList<string> topics)
@@ -304,14 +338,8 @@ public sealed class MqttSession : BackgroundService
             builder = builder.WithTopicFilter(topic);
         }
 
-        try
-        {
-            await _client.UnsubscribeAsync(builder.Build(), CancellationToken.None);
-        }
-        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or OperationCanceledException)
-        {
-            // The broker drops our subscriptions with the session anyway.
-        }
+        var options = builder.Build();
+        await BoundedAsync("unsubscribe", topics[0], ct => _client.UnsubscribeAsync(options, ct), CancellationToken.None);
     }
 
     /// <summary>
@@ -331,14 +359,16 @@ public sealed class MqttSession : BackgroundService
         try
         {
             await WhenConnectedAsync(cancellationToken).WaitAsync(timeout, _time, cancellationToken);
-            await SubscribeAsync(topics, cancellationToken);
-            try
+            if (await SubscribeAsync(topics, cancellationToken))
             {
-                await Task.WhenAll(waits.Values.Select(w => w.Task)).WaitAsync(timeout, _time, cancellationToken);
-            }
-            catch (TimeoutException)
-            {
-                // Partial results are returned below.
+                try
+                {
+                    await Task.WhenAll(waits.Values.Select(w => w.Task)).WaitAsync(timeout, _time, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    // Partial results are returned below.
+                }
             }
         }
         catch (TimeoutException)
@@ -393,7 +423,6 @@ public sealed class MqttSession : BackgroundService
     public override void Dispose()
     {
         _client.Dispose();
-        _publishGate.Dispose();
         base.Dispose();
     }
 }

@@ -34,14 +34,21 @@ internal sealed partial class OptionsValidators :
         {
             errors.Add("Agent:ApiSocket is required");
         }
-        else if (options.ApiSocket.Length > 107)
+        else if (System.Text.Encoding.UTF8.GetByteCount(options.ApiSocket) > AgentHost.MaxUnixSocketPath)
         {
-            errors.Add($"Agent:ApiSocket is {options.ApiSocket.Length} characters; a unix socket path may have at most 107");
+            errors.Add($"Agent:ApiSocket is {System.Text.Encoding.UTF8.GetByteCount(options.ApiSocket)} bytes; a unix socket path may have at most {AgentHost.MaxUnixSocketPath}");
         }
 
-        if (options.ApiListen is { Length: > 0 } listen && !System.Net.IPEndPoint.TryParse(listen, out _))
+        if (options.ApiListen is { Length: > 0 } listen)
         {
-            errors.Add($"Agent:ApiListen '{listen}' is not an address:port such as 127.0.0.1:8080");
+            if (!System.Net.IPEndPoint.TryParse(listen, out var endpoint) || endpoint.Port == 0)
+            {
+                errors.Add($"Agent:ApiListen '{listen}' is not an address:port such as 127.0.0.1:8080");
+            }
+            else if (!System.Net.IPAddress.IsLoopback(endpoint.Address))
+            {
+                errors.Add($"Agent:ApiListen '{listen}' must be a loopback address: the local API has no authentication");
+            }
         }
 
         if (options.FetchTimeoutSeconds <= 0)

@@ -186,15 +186,16 @@ public sealed class InferenceRunner
             }
         }
 
+        const long MaxElements = 64L * 1024 * 1024;
         long count = 1;
         foreach (var s in shape)
         {
-            count = checked(count * s);
+            count = s == 0 || count <= MaxElements / s ? count * s : MaxElements + 1;
         }
 
-        if (count > 64 * 1024 * 1024)
+        if (count > MaxElements)
         {
-            throw new InferenceException(413, $"input '{name}' has {count} elements, more than this API accepts");
+            throw new InferenceException(413, $"input '{name}' shape {Shape(shape)} holds more than the {MaxElements} elements this API accepts");
         }
 
         if (!input.TryGetProperty("data", out var data))

@@ -9,7 +9,11 @@ internal static class TensorReader
 {
     public static OrtValue Read(string name, TensorElementType type, long[] shape, long count, JsonElement data) => type switch
     {
-        TensorElementType.Float => Create(name, shape, count, data, static e => (float)e.GetDouble()),
+        TensorElementType.Float => Create(name, shape, count, data, static e =>
+        {
+            var value = (float)e.GetDouble();
+            return float.IsFinite(value) ? value : throw new FormatException("outside the FP32 range");
+        }),
         TensorElementType.Double => Create(name, shape, count, data, static e => e.GetDouble()),
         TensorElementType.Int8 => Create(name, shape, count, data, static e => e.GetSByte()),
         TensorElementType.Int16 => Create(name, shape, count, data, static e => e.GetInt16()),
@@ -42,7 +46,7 @@ internal static class TensorReader
         }
         catch (Exception ex) when (ex is FormatException or InvalidOperationException or OverflowException)
         {
-            throw new InferenceException($"input '{name}' data element {filled} is not a valid {typeof(T).Name} ({ex.Message})");
+            throw new InferenceException($"input '{name}' data element {filled} is not a valid {OnnxModel.DatatypeOf(TensorElementTypeOf<T>())} value ({ex.Message})");
         }
 
         if (filled != count)
@@ -52,6 +56,22 @@ internal static class TensorReader
 
         return OrtValue.CreateTensorValueFromMemory(buffer, shape);
     }
+
+    private static TensorElementType TensorElementTypeOf<T>() => default(T) switch
+    {
+        float => TensorElementType.Float,
+        double => TensorElementType.Double,
+        sbyte => TensorElementType.Int8,
+        short => TensorElementType.Int16,
+        int => TensorElementType.Int32,
+        long => TensorElementType.Int64,
+        byte => TensorElementType.UInt8,
+        ushort => TensorElementType.UInt16,
+        uint => TensorElementType.UInt32,
+        ulong => TensorElementType.UInt64,
+        bool => TensorElementType.Bool,
+        _ => TensorElementType.DataTypeMax,
+    };
 
     /// <summary>Copies elements in row-major order; false when there are more than the buffer holds.</summary>
     private static bool Fill<T>(JsonElement element, T[] buffer, ref long filled, Func<JsonElement, T> convert)

@@ -6,6 +6,7 @@ using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EdgeAgent.Agent.Telemetry;
@@ -20,12 +21,13 @@ public sealed class HealthReporter : BackgroundService
     private readonly AgentOptions _agent;
     private readonly TimeSpan _interval;
     private readonly TimeProvider _time;
+    private readonly ILogger<HealthReporter> _logger;
     private readonly DateTimeOffset _started;
     private TimeSpan _lastCpu;
     private long _lastTimestamp;
     private long _sent;
 
-    public HealthReporter(MqttSession mqtt, InferenceMeter meter, Outbox outbox, DeploymentStore deployments, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, TimeProvider time)
+    public HealthReporter(MqttSession mqtt, InferenceMeter meter, Outbox outbox, DeploymentStore deployments, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, TimeProvider time, ILogger<HealthReporter> logger)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(telemetry);
@@ -36,6 +38,7 @@ public sealed class HealthReporter : BackgroundService
         _agent = agent.Value;
         _interval = TimeSpan.FromSeconds(telemetry.Value.HealthIntervalSeconds);
         _time = time;
+        _logger = logger;
         _started = time.GetUtcNow();
     }
 
@@ -48,9 +51,16 @@ public sealed class HealthReporter : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                if (_mqtt.IsConnected && await _mqtt.PublishAsync(_mqtt.Topics.Health(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(Snapshot(), CoreJson.Options), retain: false, stoppingToken))
+                try
                 {
-                    Interlocked.Increment(ref _sent);
+                    if (_mqtt.IsConnected && await _mqtt.PublishAsync(_mqtt.Topics.Health(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(Snapshot(), CoreJson.Options), retain: false, stoppingToken))
+                    {
+                        Interlocked.Increment(ref _sent);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.ServiceError(_logger, nameof(HealthReporter), ex);
                 }
             }
         }

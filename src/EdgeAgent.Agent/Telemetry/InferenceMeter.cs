@@ -37,10 +37,12 @@ public sealed class InferenceMeter
     private ModelCounters For(string model, string version)
     {
         var counters = _models.GetOrAdd(model, static (m, state) => new ModelCounters(new InferenceWindow(m, state.version, state.time.GetUtcNow())), (version, time: _time));
-        if (counters.Window.Version != version)
+        var window = counters.Window;
+        if (window.Version != version
+            && Interlocked.CompareExchange(ref counters.Window, new InferenceWindow(model, version, _time.GetUtcNow()), window) == window)
         {
-            // A new version serves: start its window now; the old window's data is closed with the next tick.
-            Interlocked.Exchange(ref counters.Window, new InferenceWindow(model, version, _time.GetUtcNow()));
+            // A new version serves: its window starts now; the old version's partial window is closed with the next tick.
+            counters.Retired.Enqueue(window);
         }
 
         return counters;
@@ -53,9 +55,19 @@ public sealed class InferenceMeter
         var closed = new List<InferenceWindow>();
         foreach (var (name, counters) in _models)
         {
-            var old = counters.Window;
-            var fresh = new InferenceWindow(name, old.Version, now);
-            closed.Add(Interlocked.Exchange(ref counters.Window, fresh));
+            while (counters.Retired.TryDequeue(out var retired))
+            {
+                closed.Add(retired);
+            }
+
+            InferenceWindow current;
+            do
+            {
+                current = counters.Window;
+            }
+            while (Interlocked.CompareExchange(ref counters.Window, new InferenceWindow(name, current.Version, now), current) != current);
+
+            closed.Add(current);
             counters.LastWindow = closed[^1];
             counters.LastWindowEnd = now;
         }
@@ -92,6 +104,7 @@ public sealed class InferenceMeter
     private sealed class ModelCounters(InferenceWindow window)
     {
         public InferenceWindow Window = window;
+        public readonly ConcurrentQueue<InferenceWindow> Retired = new();
         public long Total;
         public long TotalErrors;
         public InferenceWindow? LastWindow;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EdgeAgent.Agent.Telemetry;
@@ -16,8 +17,9 @@ public sealed class MetricsWindowService : BackgroundService
     private readonly string _deviceId;
     private readonly TimeSpan _window;
     private readonly TimeProvider _time;
+    private readonly ILogger<MetricsWindowService> _logger;
 
-    public MetricsWindowService(InferenceMeter meter, Outbox outbox, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, TimeProvider time)
+    public MetricsWindowService(InferenceMeter meter, Outbox outbox, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, TimeProvider time, ILogger<MetricsWindowService> logger)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(telemetry);
@@ -26,6 +28,7 @@ public sealed class MetricsWindowService : BackgroundService
         _deviceId = agent.Value.DeviceId;
         _window = TimeSpan.FromSeconds(telemetry.Value.WindowSeconds);
         _time = time;
+        _logger = logger;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -35,7 +38,15 @@ public sealed class MetricsWindowService : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                Flush();
+                try
+                {
+                    Flush();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // E.g. a full disk: this window is lost (and logged); serving goes on.
+                    Log.ServiceError(_logger, nameof(MetricsWindowService), ex);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

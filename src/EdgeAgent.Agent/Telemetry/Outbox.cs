@@ -20,6 +20,7 @@ public sealed class Outbox : IDisposable
     private readonly ILogger<Outbox> _logger;
     private readonly TimeProvider _time;
     private long _dropped;
+    private long _lastId;
     private long _delivered;
 
     public Outbox(IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, ILogger<Outbox> logger, TimeProvider time)
@@ -35,6 +36,8 @@ public sealed class Outbox : IDisposable
         _logger = logger;
         _time = time;
         _dropped = _meta.FindById("dropped")?["value"].AsInt64 ?? 0;
+        var newest = _records.Query().OrderByDescending(r => r.Id).Limit(1).FirstOrDefault();
+        _lastId = Math.Max(_meta.FindById("id")?["value"].AsInt64 ?? 0, newest?.Id ?? 0);
     }
 
     public string Path { get; }
@@ -70,7 +73,12 @@ public sealed class Outbox : IDisposable
                 var key = "seq:" + kind;
                 seq = (_meta.FindById(key)?["value"].AsInt64 ?? 0) + 1;
                 _meta.Upsert(new BsonDocument { ["_id"] = key, ["value"] = seq });
-                _records.Insert(new OutboxRecord { Kind = kind, Seq = seq, Payload = payload(seq), Created = _time.GetUtcNow().UtcDateTime });
+
+                // Queue order comes from our own persisted counter, not LiteDB's auto-id: that one is cached per
+                // collection and was seen to hand out a used id after deletes ("duplicate key in unique index '_id'").
+                var id = _lastId + 1;
+                _meta.Upsert(new BsonDocument { ["_id"] = "id", ["value"] = id });
+                _records.Insert(new OutboxRecord { Id = id, Kind = kind, Seq = seq, Payload = payload(seq), Created = _time.GetUtcNow().UtcDateTime });
                 var overflow = _records.Count() - _maxRecords;
                 if (overflow > 0)
                 {
@@ -85,6 +93,7 @@ public sealed class Outbox : IDisposable
                 }
 
                 _db.Commit();
+                _lastId = id;
             }
             catch
             {

@@ -1,6 +1,7 @@
 using System.Text;
 using EdgeAgent.Agent.Mqtt;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace EdgeAgent.Agent.Telemetry;
 
@@ -12,9 +13,11 @@ public sealed class OutboxPublisher : BackgroundService
     private readonly Outbox _outbox;
     private readonly MqttSession _mqtt;
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly ILogger<OutboxPublisher> _logger;
 
-    public OutboxPublisher(Outbox outbox, MqttSession mqtt)
+    public OutboxPublisher(Outbox outbox, MqttSession mqtt, ILogger<OutboxPublisher> logger)
     {
+        _logger = logger;
         _outbox = outbox;
         _mqtt = mqtt;
         _outbox.Added += (_, _) => Wake();
@@ -45,6 +48,10 @@ public sealed class OutboxPublisher : BackgroundService
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 break;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.ServiceError(_logger, nameof(OutboxPublisher), ex);
             }
         }
     }

@@ -171,7 +171,7 @@ public static partial class ManifestVerifier
             throw new BundleRejectedException(RejectionReason.VersionMismatch, $"manifest is version {m.Version}, expected {policy.ExpectedVersion}");
         }
 
-        if (m.Expires is { } expires && expires <= now)
+        if (!policy.IgnoreExpiry && m.Expires is { } expires && expires <= now)
         {
             throw new BundleRejectedException(RejectionReason.Expired, $"manifest expired at {expires:O}");
         }

@@ -12,6 +12,9 @@ public sealed record VerificationPolicy
     /// <summary>This device's architecture (<c>x64</c>, <c>arm64</c>); null skips the check.</summary>
     public string? Architecture { get; init; }
 
+    /// <summary>Skip the expiry check (used when reloading a version that was verified and activated before it expired).</summary>
+    public bool IgnoreExpiry { get; init; }
+
     /// <summary>Largest total size of all files the device accepts.</summary>
     public long MaxBundleBytes { get; init; } = 2L * 1024 * 1024 * 1024;
 

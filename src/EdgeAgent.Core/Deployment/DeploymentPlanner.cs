@@ -15,8 +15,13 @@ public static class DeploymentPlanner
         foreach (var want in desired.Models)
         {
             current.TryGetValue(want.Name, out var have);
-            if (have?.ActiveVersion == want.Version && have.State == DeploymentStates.Active)
+            if (have?.ActiveVersion == want.Version)
             {
+                if (have.State != DeploymentStates.Active)
+                {
+                    steps.Add(new DeploymentStep.Reactivate(want.Name, want.Version));
+                }
+
                 continue;
             }
 
@@ -38,7 +43,7 @@ public static class DeploymentPlanner
 
         foreach (var (name, record) in current.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            if (record.ActiveVersion is not null && !desired.Models.Any(m => m.Name == name))
+            if (!desired.Models.Any(m => m.Name == name))
             {
                 steps.Add(new DeploymentStep.Unload(name));
             }

@@ -5,6 +5,9 @@ public abstract record DeploymentStep(string Model)
     /// <summary>Fetch, verify, stage and activate <paramref name="Version"/> of a model.</summary>
     public sealed record Deploy(string Model, string Version, int Attempt) : DeploymentStep(Model);
 
-    /// <summary>Stop serving a model that is no longer desired.</summary>
+    /// <summary>The version desired is the one already serving (e.g. after a failed upgrade was abandoned): no fetch, just record it Active.</summary>
+    public sealed record Reactivate(string Model, string Version) : DeploymentStep(Model);
+
+    /// <summary>Stop serving a model that is no longer desired, and forget its record.</summary>
     public sealed record Unload(string Model) : DeploymentStep(Model);
 }

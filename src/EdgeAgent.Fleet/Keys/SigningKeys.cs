@@ -26,18 +26,24 @@ public static class SigningKeys
 
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var privatePem = key.ExportPkcs8PrivateKeyPem();
-        using (var stream = new FileStream(privatePath, FileMode.Create, FileAccess.Write, FileShare.None))
+        // Written to a new file created 0600 from the start (the secret never sits in a world-readable file), then
+        // renamed over the target, so --force never loses the old key if writing the new one fails.
+        var temp = Path.Combine(directory, $".{name}.key.pem.{Environment.ProcessId}.tmp");
+        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
         {
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(privatePath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
+            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
 
+        File.Delete(temp);
+        using (var stream = new FileStream(temp, create))
+        {
             using var writer = new StreamWriter(stream);
             writer.Write(privatePem);
             writer.Write('\n');
         }
 
+        File.Move(temp, privatePath, overwrite: true);
         File.WriteAllText(publicPath, key.ExportSubjectPublicKeyInfoPem() + "\n");
         return new KeyPairFiles(privatePath, publicPath, Core.Bundles.KeyIds.Of(key));
     }

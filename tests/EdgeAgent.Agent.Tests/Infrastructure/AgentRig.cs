@@ -59,7 +59,9 @@ public sealed class AgentRig : IAsyncDisposable
     public static async Task<AgentRig> StartAsync(TestBroker? broker = null, Dictionary<string, string?>? overrides = null, bool startAgent = true)
     {
         var work = Directory.CreateTempSubdirectory("edgeagent-test-").FullName;
-        var rig = new AgentRig(broker ?? await TestBroker.EmbeddedAsync(), work, overrides ?? []);
+        // EDGEAGENT_TEST_BROKER=mosquitto runs the whole agent suite against a mosquitto process instead.
+        broker ??= Environment.GetEnvironmentVariable("EDGEAGENT_TEST_BROKER") == "mosquitto" ? await TestBroker.MosquittoAsync(work) : await TestBroker.EmbeddedAsync();
+        var rig = new AgentRig(broker, work, overrides ?? []);
         await rig.ConnectOperatorAsync();
         if (startAgent)
         {
@@ -105,9 +107,12 @@ public sealed class AgentRig : IAsyncDisposable
         Agent = AgentHost.Build(configuration, logging =>
         {
             logging.ClearProviders();
+            logging.SetMinimumLevel(LogLevel.Debug);
             logging.AddProvider(new ListLoggerProvider(Logs));
         });
-        await Agent.StartAsync(TestContext.Current.CancellationToken);
+        // Start outside xunit's synchronization context: the agent is a daemon with its own threads, and letting its
+        // continuations queue behind the test runner's few threads would stall it while other tests block.
+        await Task.Run(() => Agent.StartAsync(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken);
     }
 
     public async Task StopAgentAsync()
@@ -217,8 +222,18 @@ public sealed class AgentRig : IAsyncDisposable
                 return false;
             },
             timeout ?? Wait.Default,
-            $"reported {Model} {version} {state} (last: {ReportedModel()?.ToString() ?? "none"}; logs: {string.Join(" | ", Logs.TakeLast(5))})");
+            $"reported {Model} {version} {state} ({Diagnostics()})");
         return found!.Value;
+    }
+
+    /// <summary>What a failed wait shows: the last reported model, the agent's log, the broker's subscriptions.</summary>
+    public string Diagnostics()
+    {
+        var subscriptions = Broker is TestBroker.Embedded e ? string.Join(", ", e.Broker.Subscriptions.Select(s => $"{s.ClientId}:{s.Topic}")) : "n/a";
+        var topics = string.Join(", ", _messages.GroupBy(m => m.Topic).Select(g => $"{g.Key} x{g.Count()}"));
+        var services = Agent is null ? "agent stopped" : string.Join(", ", Agent.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<Microsoft.Extensions.Hosting.BackgroundService>().Select(b => $"{b.GetType().Name}={b.ExecuteTask?.Status}:{b.ExecuteTask?.Exception?.GetBaseException().Message}"));
+        var stopping = Agent?.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested;
+        return $"services: {services}; stopping: {stopping}\nlast reported: {ReportedModel()?.ToString() ?? "none"}\nlogs:\n  {string.Join("\n  ", Logs)}\nsubscriptions: {subscriptions}\nmessages seen: {topics}";
     }
 
     /// <summary>Deploys the sample model and waits until it serves.</summary>

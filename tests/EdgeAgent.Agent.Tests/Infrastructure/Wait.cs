@@ -21,6 +21,20 @@ public static class Wait
         }
     }
 
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (stopwatch.Elapsed > timeout)
+            {
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0}s waiting for {what}");
+            }
+
+            await Task.Delay(25, TestContext.Current.CancellationToken);
+        }
+    }
+
     public static async Task<T> ForAsync<T>(Func<T?> probe, TimeSpan timeout, string what)
         where T : class
     {

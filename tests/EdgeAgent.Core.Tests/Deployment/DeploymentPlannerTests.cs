@@ -151,11 +151,21 @@ public sealed class DeploymentPlannerTests
     }
 
     [Fact]
-    public void Model_that_never_became_active_is_not_unloaded()
+    public void Failed_record_of_a_model_no_longer_desired_is_forgotten()
     {
         var current = Have(Failed("pump", "2.0.0", attempts: 3, reason: "timeout: no chunk"));
 
-        Assert.True(DeploymentPlanner.Plan(DesiredState.Empty, current).IsEmpty);
+        Assert.Equal([new DeploymentStep.Unload("pump")], DeploymentPlanner.Plan(DesiredState.Empty, current).Steps);
+    }
+
+    [Fact]
+    public void Going_back_to_the_serving_version_after_a_failed_upgrade_fetches_nothing()
+    {
+        var current = Have(Failed("vibration", "2.0.0", attempts: 1, reason: "hash-mismatch: chunk 0", active: "1.0.0"));
+
+        var plan = DeploymentPlanner.Plan(Want(("vibration", "1.0.0")), current);
+
+        Assert.Equal([new DeploymentStep.Reactivate("vibration", "1.0.0")], plan.Steps);
     }
 
     [Fact]

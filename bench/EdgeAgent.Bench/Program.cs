@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using EdgeAgent.Agent;
+using EdgeAgent.Agent.Serving;
+using EdgeAgent.Agent.Telemetry;
+using EdgeAgent.Fleet.Mqtt;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+// Serving-path benchmark: each case runs the sample model; the baseline is ONNX Runtime called directly with
+// pre-allocated OrtValues in this same process, so the ratios say what the agent's layers cost on this machine.
+// Usage: dotnet run -c Release --project bench/EdgeAgent.Bench [-- --seconds N]
+var seconds = args.Length == 2 && args[0] == "--seconds" ? double.Parse(args[1], CultureInfo.InvariantCulture) : 2.0;
+var model = Path.Combine(AppContext.BaseDirectory, "samples", "vibration.onnx");
+var requestBytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "samples", "request.json"));
+var results = new List<(string Name, double MedianMicros, double P99Micros, long Runs)>();
+
+Console.WriteLine($"EdgeAgent serving benchmark: {Environment.ProcessorCount} cores, {RuntimeInformationText()}, {seconds:0.#}s per case");
+
+// 1. Baseline: ONNX Runtime directly, pre-allocated input, one thread.
+using (var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 })
+using (var session = new InferenceSession(model, options))
+{
+    var data = new float[3 * 8];
+    for (var i = 0; i < data.Length; i++)
+    {
+        data[i] = i % 8 * 0.3f;
+    }
+
+    using var input = OrtValue.CreateTensorValueFromMemory(data, [3, 8]);
+    using var runOptions = new RunOptions();
+    string[] inputNames = ["features"];
+    string[] outputNames = ["probabilities", "label"];
+    OrtValue[] inputs = [input];
+    results.Add(Measure("ORT direct (baseline)", seconds, () =>
+    {
+        using var outputs = session.Run(runOptions, inputNames, inputs, outputNames);
+    }));
+}
+
+// 2. The agent's inference path without transport: parse v2 JSON, validate, run, write v2 JSON.
+using (var catalog = new ModelCatalog())
+{
+    catalog.Activate(OnnxModel.Load("vibration", "1.0.0", model));
+    var runner = new InferenceRunner(catalog, new InferenceMeter(TimeProvider.System));
+    var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+    results.Add(Measure("agent JSON path (no transport)", seconds, () =>
+    {
+        buffer.ResetWrittenCount();
+        using var doc = JsonDocument.Parse(requestBytes);
+        using var writer = new Utf8JsonWriter(buffer);
+        runner.Infer("vibration", doc.RootElement, writer);
+    }));
+}
+
+// 3. End to end: HTTP over the agent's unix socket, with a real agent (embedded broker, LiteDB outbox, metering).
+var work = Directory.CreateTempSubdirectory("edgeagent-bench-").FullName;
+try
+{
+    await using var broker = await EmbeddedBroker.StartAsync();
+    var keys = EdgeAgent.Fleet.Keys.SigningKeys.Generate(work, "bench");
+    var socket = Path.Combine(work, "api.sock");
+    var agent = AgentHost.Build(
+        new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Agent:DeviceId"] = "bench-1",
+            ["Agent:StateDirectory"] = Path.Combine(work, "state"),
+            ["Agent:ApiSocket"] = socket,
+            ["Mqtt:Url"] = broker.Url,
+            ["Trust:PublicKeys:0"] = keys.PublicKeyPath,
+        }).Build(),
+        logging => logging.ClearProviders());
+    await using (agent)
+    {
+        await agent.StartAsync();
+        var catalog = (ModelCatalog)agent.Services.GetService(typeof(ModelCatalog))!;
+        catalog.Activate(OnnxModel.Load("vibration", "1.0.0", model));
+        using var http = new HttpClient(new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), ct);
+                return new NetworkStream(s, ownsSocket: true);
+            },
+        })
+        { BaseAddress = new Uri("http://localhost") };
+        results.Add(Measure("HTTP over unix socket (agent)", seconds, () =>
+        {
+            using var content = new ByteArrayContent(requestBytes);
+            using var response = http.PostAsync("/v2/models/vibration/infer", content).GetAwaiter().GetResult();
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"agent answered {(int)response.StatusCode}");
+            }
+        }));
+
+        // 4. Outbox: one metrics record per window into LiteDB (the telemetry write path).
+        var outbox = (Outbox)agent.Services.GetService(typeof(Outbox))!;
+        var payload = new string('x', 300);
+        results.Add(Measure("outbox enqueue (LiteDB record)", seconds / 2, () => outbox.Enqueue("bench", _ => payload)));
+        await agent.StopAsync();
+    }
+}
+finally
+{
+    Directory.Delete(work, recursive: true);
+}
+
+var baseline = results[0].MedianMicros;
+Console.WriteLine();
+Console.WriteLine($"{"case",-34} {"median µs",10} {"p99 µs",10} {"runs",9} {"× baseline",11}");
+foreach (var (name, median, p99, runs) in results)
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-34} {median,10:0.0} {p99,10:0.0} {runs,9} {median / baseline,11:0.0}"));
+}
+
+static (string, double, double, long) Measure(string name, double seconds, Action action)
+{
+    for (var i = 0; i < 200; i++)
+    {
+        action();
+    }
+
+    var samples = new List<double>(100_000);
+    var until = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+    while (Stopwatch.GetTimestamp() < until && samples.Count < 2_000_000)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        action();
+        samples.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+    }
+
+    samples.Sort();
+    return (name, samples[samples.Count / 2], samples[(int)(samples.Count * 0.99)], samples.Count);
+}
+
+static string RuntimeInformationText() =>
+    new StringBuilder().Append(System.Runtime.InteropServices.RuntimeInformation.OSArchitecture).Append(", .NET ").Append(Environment.Version).ToString();

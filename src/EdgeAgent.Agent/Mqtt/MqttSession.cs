@@ -225,7 +225,7 @@ public sealed class MqttSession : BackgroundService
             _standingSubscribed = false;
         }
 
-        if (e.ClientWasConnected)
+        if (e.ClientWasConnected && e.Reason != MqttClientDisconnectReason.NormalDisconnection)
         {
             Log.Disconnected(_logger, e.Exception?.Message ?? e.Reason.ToString());
         }

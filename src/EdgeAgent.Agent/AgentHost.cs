@@ -33,10 +33,15 @@ public static class AgentHost
             ApplicationName = "edge-agent",
             ContentRootPath = AppContext.BaseDirectory,
         });
+        // Only the agent's own configuration: no appsettings.json next to the binary, no ASPNETCORE_/DOTNET_ settings.
+        builder.Configuration.Sources.Clear();
         builder.Configuration.AddConfiguration(configuration);
         builder.Host.UseSystemd();
         // Per-request logs from ASP.NET Core would put logging on the inference hot path.
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        if (configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
+        {
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
         logging?.Invoke(builder.Logging);
 
         var services = builder.Services;

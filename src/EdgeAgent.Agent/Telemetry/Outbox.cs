@@ -21,6 +21,7 @@ public sealed class Outbox : IDisposable
     private readonly TimeProvider _time;
     private long _dropped;
     private long _lastId;
+    private int _depth;
     private long _delivered;
 
     public Outbox(IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, ILogger<Outbox> logger, TimeProvider time)
@@ -38,6 +39,7 @@ public sealed class Outbox : IDisposable
         _dropped = _meta.FindById("dropped")?["value"].AsInt64 ?? 0;
         var newest = _records.Query().OrderByDescending(r => r.Id).Limit(1).FirstOrDefault();
         _lastId = Math.Max(_meta.FindById("id")?["value"].AsInt64 ?? 0, newest?.Id ?? 0);
+        _depth = _records.Count();
     }
 
     public string Path { get; }
@@ -49,16 +51,8 @@ public sealed class Outbox : IDisposable
 
     public long Delivered => Interlocked.Read(ref _delivered);
 
-    public int Depth
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _records.Count();
-            }
-        }
-    }
+    /// <summary>Records waiting (kept in memory: counting the collection on every call would scan it).</summary>
+    public int Depth => Volatile.Read(ref _depth);
 
     /// <summary>Adds a record; <paramref name="payload"/> receives the record's sequence number.</summary>
     public long Enqueue(string kind, Func<long, string> payload)
@@ -79,7 +73,7 @@ public sealed class Outbox : IDisposable
                 var id = _lastId + 1;
                 _meta.Upsert(new BsonDocument { ["_id"] = "id", ["value"] = id });
                 _records.Insert(new OutboxRecord { Id = id, Kind = kind, Seq = seq, Payload = payload(seq), Created = _time.GetUtcNow().UtcDateTime });
-                var overflow = _records.Count() - _maxRecords;
+                var overflow = _depth + 1 - _maxRecords;
                 if (overflow > 0)
                 {
                     foreach (var old in _records.Query().OrderBy(r => r.Id).Limit(overflow).ToList())
@@ -94,6 +88,7 @@ public sealed class Outbox : IDisposable
 
                 _db.Commit();
                 _lastId = id;
+                Volatile.Write(ref _depth, _depth + 1 - Math.Max(overflow, 0));
             }
             catch
             {
@@ -122,6 +117,7 @@ public sealed class Outbox : IDisposable
             if (_records.Delete(id))
             {
                 Interlocked.Increment(ref _delivered);
+                Volatile.Write(ref _depth, _depth - 1);
             }
         }
     }

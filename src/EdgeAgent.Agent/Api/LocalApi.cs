@@ -111,7 +111,6 @@ public static class LocalApi
         var desired = services.GetRequiredService<DesiredStateInbox>();
         var meter = services.GetRequiredService<InferenceMeter>();
         var outbox = services.GetRequiredService<Outbox>();
-        var totals = meter.Totals().ToDictionary(t => t.Model, StringComparer.Ordinal);
         return new
         {
             deviceId = agent.DeviceId,
@@ -121,20 +120,7 @@ public static class LocalApi
             broker = new { url = mqtt.Broker, connected = mqtt.IsConnected, reconnects = mqtt.Reconnects, session = mqtt.SessionSeq },
             desired = desired.Current.Models,
             desiredError = desired.LastError,
-            models = store.Snapshot().Values.OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => new
-            {
-                name = r.Name,
-                state = r.State,
-                version = r.TargetVersion,
-                activeVersion = r.ActiveVersion,
-                reason = r.Reason,
-                attempts = r.Attempts,
-                updated = r.Updated,
-                requests = totals.TryGetValue(r.Name, out var t) ? t.Requests : 0,
-                errors = totals.TryGetValue(r.Name, out var e) ? e.Errors : 0,
-                ratePerSecond = totals.TryGetValue(r.Name, out var rt) ? rt.RatePerSecond : 0,
-                p95Ms = totals.TryGetValue(r.Name, out var p) ? p.P95Ms : 0,
-            }),
+            models = ModelStateReport.Of(store, meter.Totals()),
             outbox = new { depth = outbox.Depth, dropped = outbox.Dropped, delivered = outbox.Delivered },
         };
     }

@@ -19,7 +19,7 @@ public sealed class ReportedStatePublisher : BackgroundService
     private readonly DesiredStateInbox _desired;
     private readonly AgentOptions _agent;
     private readonly TimeProvider _time;
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly WakeSignal _wake = new();
     private readonly ILogger<ReportedStatePublisher> _logger;
 
     public ReportedStatePublisher(MqttSession mqtt, DeploymentStore store, DesiredStateInbox desired, IOptions<AgentOptions> agent, TimeProvider time, ILogger<ReportedStatePublisher> logger)
@@ -36,17 +36,7 @@ public sealed class ReportedStatePublisher : BackgroundService
         _mqtt.Connected += (_, _) => Wake();
     }
 
-    public void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already pending.
-        }
-    }
+    public void Wake() => _wake.Wake();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -85,16 +75,7 @@ public sealed class ReportedStatePublisher : BackgroundService
         architecture = _agent.Architecture,
         updated = _time.GetUtcNow(),
         desiredError = _desired.LastError,
-        models = _store.Snapshot().Values.OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => new
-        {
-            name = r.Name,
-            state = r.State,
-            version = r.TargetVersion,
-            activeVersion = r.ActiveVersion,
-            reason = r.Reason,
-            attempts = r.Attempts,
-            updated = r.Updated,
-        }),
+        models = ModelStateReport.Of(_store),
     };
 
     public override void Dispose()

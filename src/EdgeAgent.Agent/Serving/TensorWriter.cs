@@ -25,88 +25,57 @@ internal static class TensorWriter
         switch (info.ElementDataType)
         {
             case TensorElementType.Float:
-                foreach (var v in value.GetTensorDataAsSpan<float>())
+                WriteAll(writer, value.GetTensorDataAsSpan<float>(), static (w, v) =>
                 {
                     if (float.IsFinite(v))
                     {
-                        writer.WriteNumberValue(v);
+                        w.WriteNumberValue(v);
                     }
                     else
                     {
-                        writer.WriteNullValue();
+                        w.WriteNullValue();
                     }
-                }
-
+                });
                 break;
             case TensorElementType.Double:
-                foreach (var v in value.GetTensorDataAsSpan<double>())
+                WriteAll(writer, value.GetTensorDataAsSpan<double>(), static (w, v) =>
                 {
-                    WriteDouble(writer, v);
-                }
-
+                    if (double.IsFinite(v))
+                    {
+                        w.WriteNumberValue(v);
+                    }
+                    else
+                    {
+                        w.WriteNullValue();
+                    }
+                });
                 break;
             case TensorElementType.Int8:
-                foreach (var v in value.GetTensorDataAsSpan<sbyte>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
+                WriteAll(writer, value.GetTensorDataAsSpan<sbyte>(), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.Int16:
-                foreach (var v in value.GetTensorDataAsSpan<short>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
+                WriteAll(writer, value.GetTensorDataAsSpan<short>(), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.Int32:
-                foreach (var v in value.GetTensorDataAsSpan<int>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
+                WriteAll(writer, value.GetTensorDataAsSpan<int>(), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.Int64:
-                foreach (var v in value.GetTensorDataAsSpan<long>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
+                WriteAll(writer, value.GetTensorDataAsSpan<long>(), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.UInt8:
-                foreach (var v in value.GetTensorDataAsSpan<byte>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
+                WriteAll(writer, value.GetTensorDataAsSpan<byte>(), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.UInt16:
-                foreach (var v in value.GetTensorDataAsSpan<ushort>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
+                WriteAll(writer, value.GetTensorDataAsSpan<ushort>(), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.UInt32:
-                foreach (var v in value.GetTensorDataAsSpan<uint>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
+                WriteAll(writer, value.GetTensorDataAsSpan<uint>(), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.UInt64:
-                foreach (var v in value.GetTensorDataAsSpan<ulong>())
-                {
-                    writer.WriteNumberValue(v);
-                }
-
+                WriteAll(writer, value.GetTensorDataAsSpan<ulong>(), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.Bool:
-                foreach (var v in value.GetTensorDataAsSpan<bool>())
-                {
-                    writer.WriteBooleanValue(v);
-                }
-
+                WriteAll(writer, value.GetTensorDataAsSpan<bool>(), static (w, v) => w.WriteBooleanValue(v));
                 break;
             default:
                 throw new InferenceException(500, $"output '{name}' has element type {info.ElementDataType}, which this version of the API cannot return");
@@ -116,15 +85,11 @@ internal static class TensorWriter
         writer.WriteEndObject();
     }
 
-    private static void WriteDouble(Utf8JsonWriter writer, double v)
+    private static void WriteAll<T>(Utf8JsonWriter writer, ReadOnlySpan<T> values, Action<Utf8JsonWriter, T> write)
     {
-        if (double.IsFinite(v))
+        foreach (var v in values)
         {
-            writer.WriteNumberValue(v);
-        }
-        else
-        {
-            writer.WriteNullValue();
+            write(writer, v);
         }
     }
 }

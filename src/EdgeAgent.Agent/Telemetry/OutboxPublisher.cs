@@ -12,7 +12,7 @@ public sealed class OutboxPublisher : BackgroundService
 
     private readonly Outbox _outbox;
     private readonly MqttSession _mqtt;
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly WakeSignal _wake = new();
     private readonly ILogger<OutboxPublisher> _logger;
 
     public OutboxPublisher(Outbox outbox, MqttSession mqtt, ILogger<OutboxPublisher> logger)
@@ -24,17 +24,7 @@ public sealed class OutboxPublisher : BackgroundService
         _mqtt.Connected += (_, _) => Wake();
     }
 
-    private void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already awake.
-        }
-    }
+    private void Wake() => _wake.Wake();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -55,6 +55,14 @@ public static class AgentHost
         services.AddOptions<TrustOptions>().BindConfiguration(TrustOptions.Section).ValidateOnStart();
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateOnStart();
 
+        if (!string.IsNullOrWhiteSpace(configuration[$"{AgentOptions.Section}:{nameof(AgentOptions.StateDirectory)}"]))
+        {
+            // Taken first, before anything (Kestrel included) touches the state directory or the socket.
+            var instanceLock = new InstanceLock(configuration[$"{AgentOptions.Section}:{nameof(AgentOptions.StateDirectory)}"]!);
+
+            // Registered through a factory (and resolved below) so that disposing the host releases it.
+            services.AddSingleton(_ => instanceLock);
+        }
         services.AddSingleton<SessionSequence>();
         services.AddSingleton<MqttSession>();
         services.AddSingleton<ReconcileSignal>();
@@ -107,6 +115,8 @@ public static class AgentHost
         }
 
         var app = builder.Build();
+        _ = app.Services.GetService<InstanceLock>();
+
         LocalApi.Map(app);
         return app;
     }
@@ -119,9 +129,15 @@ public static class AgentHost
             Directory.CreateDirectory(dir);
         }
 
-        // A socket file left by a killed agent would block the bind.
-        if (File.Exists(socket) && (File.GetAttributes(socket) & FileAttributes.Directory) == 0)
+        // A socket left by a killed agent would block the bind (the instance lock says no other agent owns it). A
+        // socket has no length; a file with content at that path is someone's data, not ours to delete.
+        if (File.Exists(socket))
         {
+            if (new FileInfo(socket).Length > 0)
+            {
+                throw new IOException($"Agent:ApiSocket {socket} is an existing file, not a socket; refusing to replace it");
+            }
+
             File.Delete(socket);
         }
     }

@@ -58,6 +58,9 @@ public static class AgentProgram
             {
                 // Validate every section before anything starts, so a bad key is one line and nothing else.
                 ValidateOptions(app.Services);
+
+                // Build every service now, so that a corrupt state file is one line here, not a host failure later.
+                _ = app.Services.GetServices<IHostedService>().ToList();
                 await app.StartAsync();
             }
             catch (OptionsValidationException ex)
@@ -65,9 +68,10 @@ public static class AgentProgram
                 await Console.Error.WriteLineAsync($"config error: {string.Join("; ", ex.Failures)}");
                 return ConfigError;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or System.Net.Sockets.SocketException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                await Console.Error.WriteLineAsync($"error: {ex.Message}");
+                // Whatever stops the start (a corrupt state file, a taken socket, a second instance): one line, exit 1.
+                await Console.Error.WriteLineAsync($"error: {(ex is AggregateException a ? a.GetBaseException() : ex).Message}");
                 return 1;
             }
 

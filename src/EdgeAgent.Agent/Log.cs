@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "MQTT {Operation} of {Topic} got no answer within {Timeout}; dropping the connection to start a fresh session")]
     public static partial void OperationTimedOut(ILogger logger, string operation, string topic, TimeSpan timeout);
 
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Error, Message = "The broker refused the subscription to {Topic} ({Code}); check its ACL for this device")]
+    public static partial void SubscribeRefused(ILogger logger, string topic, string code);
+
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Deploying {Model} {Version} (attempt {Attempt})")]
     public static partial void Deploying(ILogger logger, string model, string version, int attempt);
 
@@ -55,6 +58,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Outbox full: dropped {Count} oldest records")]
     public static partial void OutboxDropped(ILogger logger, long count);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "The outbox file could not be read and was moved to {Aside}; starting with an empty outbox ({Error})")]
+    public static partial void OutboxReset(ILogger logger, string aside, string error);
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "{Service} failed; it keeps running")]
     public static partial void ServiceError(ILogger logger, string service, Exception exception);

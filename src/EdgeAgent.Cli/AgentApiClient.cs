@@ -66,6 +66,10 @@ public sealed class AgentApiClient : IDisposable
         {
             throw new AgentUnreachableException($"cannot reach the agent at {SocketPath}: {ex.InnerException?.Message ?? ex.Message} (is edge-agent running? pass --socket PATH)", ex);
         }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new AgentUnreachableException($"the agent at {SocketPath} did not answer within {_http.Timeout.TotalSeconds:0} s", ex);
+        }
     }
 
     public static string ErrorText(string body)

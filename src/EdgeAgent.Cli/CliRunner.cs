@@ -29,6 +29,14 @@ internal static class CliRunner
         {
             return Fail(ExitCodes.Error, ex.Message);
         }
+        catch (MQTTnet.Exceptions.MqttCommunicationException ex)
+        {
+            return Fail(ExitCodes.Error, $"the broker closed the connection: {ex.Message}");
+        }
+        catch (MQTTnet.Exceptions.MqttProtocolViolationException ex)
+        {
+            return Fail(ExitCodes.Error, $"not valid for MQTT: {ex.Message}");
+        }
     }
 
     public static int Fail(int code, string message)

@@ -26,6 +26,9 @@ public sealed partial class SemVersion : IComparable<SemVersion>, IEquatable<Sem
 
     public IReadOnlyList<string> Prerelease { get; }
 
+    /// <summary>True for versions with build metadata (<c>1.0.0+build.5</c>): valid SemVer, but '+' is an MQTT wildcard, so such a version cannot name a topic.</summary>
+    public bool HasBuildMetadata => Text.Contains('+', StringComparison.Ordinal);
+
     [GeneratedRegex(@"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 

@@ -1,6 +1,7 @@
 using System.Text;
 using EdgeAgent.Agent.Tests.Infrastructure;
 using EdgeAgent.Core.Mqtt;
+using Microsoft.Extensions.Configuration;
 
 namespace EdgeAgent.Agent.Tests;
 
@@ -98,6 +99,54 @@ public sealed class DeploymentTests
         var (status, _) = await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest);
         Assert.Equal(404, status);
         Assert.Contains(rig.Messages("events"), e => e.RootElement.GetProperty("state").GetString() == "Removed");
+    }
+
+    [Fact]
+    public async Task A_rollout_survives_a_manifest_that_is_published_late()
+    {
+        await using var rig = await AgentRig.StartAsync(overrides: new() { ["Agent:FetchTimeoutSeconds"] = "1", ["Agent:MaxAttempts"] = "1" });
+        await rig.DeployAsync("1.0.0");
+        await rig.WaitForReportedAsync("Failed", "1.0.0");
+
+        await rig.PublishAsync(rig.BuildBundle("1.0.0"));
+
+        await rig.WaitForReportedAsync("Active", "1.0.0");
+    }
+
+    [Fact]
+    public async Task Publishing_desired_state_again_retries_a_version_that_failed_for_good()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        var stranger = Fleet.Keys.SigningKeys.Generate(Path.Combine(rig.Work, "stranger"), "stranger");
+        await rig.PublishAsync(rig.BuildBundle("1.0.0", keyPath: stranger.PrivateKeyPath));
+        await rig.DeployAsync("1.0.0");
+        await rig.WaitForReportedAsync("Failed", "1.0.0");
+
+        // The operator re-signs the bundle with the device's key and deploys the same version again.
+        await rig.PublishAsync(rig.BuildBundle("1.0.0"));
+        await rig.DeployAsync("1.0.0");
+
+        await rig.WaitForReportedAsync("Active", "1.0.0");
+    }
+
+    [Fact]
+    public async Task A_second_agent_on_the_same_state_directory_refuses_to_start()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Agent:DeviceId"] = AgentRig.DeviceId,
+            ["Agent:StateDirectory"] = rig.StateDirectory,
+            ["Agent:ApiSocket"] = rig.Socket,
+            ["Mqtt:Url"] = rig.Broker.Url,
+            ["Trust:PublicKeys:0"] = rig.Keys.PublicKeyPath,
+        }).Build();
+
+        var error = Assert.Throws<IOException>(() => { AgentHost.Build(configuration); });
+
+        Assert.Contains("already running", error.Message, StringComparison.Ordinal);
+        using var api = rig.Api();
+        Assert.Equal(200, (await api.GetAsync("/v2/health/ready")).Status);
     }
 
     [Fact]

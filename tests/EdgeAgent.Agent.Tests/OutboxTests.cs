@@ -74,5 +74,17 @@ public sealed class OutboxTests : IDisposable
         Assert.Equal(31, outbox.Peek(1)[0].Seq);
     }
 
+    [Fact]
+    public void A_damaged_outbox_file_is_moved_aside_and_a_fresh_one_started()
+    {
+        File.WriteAllBytes(Path.Combine(_work, "outbox.db"), [.. Enumerable.Range(0, 16384).Select(i => (byte)(i * 7919 % 251))]);
+
+        using var outbox = Open();
+        outbox.Enqueue("metrics", _ => "{}");
+
+        Assert.Equal(1, outbox.Depth);
+        Assert.Single(Directory.GetFiles(_work, "outbox.db.corrupt-*"));
+    }
+
     public void Dispose() => Directory.Delete(_work, recursive: true);
 }

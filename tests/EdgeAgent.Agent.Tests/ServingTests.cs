@@ -29,6 +29,8 @@ public sealed class ServingTests
     [InlineData("""{"inputs":[]}""", "'features' is missing")]
     [InlineData("""{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":[1,2,3,4,5,6,7,"x"]}]}""", "data element 7")]
     [InlineData("""{"inputs": [""", "not valid JSON")]
+    [InlineData("""{"inputs":[{"name":"features","shape":[8388608,8],"datatype":"FP32","data":[]}]}""", "has 0 data elements")]
+    [InlineData("""{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":[1,2,3,4,5,6,7,1e39]}]}""", "outside the FP32 range")]
     public async Task Bad_requests_get_a_400_with_a_reason(string request, string expected)
     {
         await using var rig = await AgentRig.StartAsync();
@@ -127,6 +129,7 @@ public sealed class ServingTests
             }
         })).ToList();
 
+        await Wait.UntilAsync(() => versions.Count(v => v == "1.0.0") >= 20, Wait.Default, "traffic on 1.0.0");
         await rig.DeployActiveAsync("2.0.0", variant: 3);
         await Wait.UntilAsync(() => versions.Contains("2.0.0"), Wait.Default, "traffic on 2.0.0");
         await stop.CancelAsync();

@@ -89,5 +89,39 @@ public sealed class BundleCommandTests : IDisposable
         Assert.Matches("^[0-9a-f]{64}$", doc.RootElement.GetProperty("keyid").GetString());
     }
 
+    [Fact]
+    public async Task Deploy_refuses_a_device_id_with_mqtt_wildcards()
+    {
+        var deploy = await Edgectl.RunAsync("deploy", "--device", "dev/+", "--model", "m", "--version", "1.0.0", "--broker", "mqtt://127.0.0.1:1");
+
+        Assert.Equal(2, deploy.Code);
+        Assert.StartsWith("edgectl: --device 'dev/+' is not a device id", deploy.Stderr.Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bundle_create_refuses_a_version_with_build_metadata()
+    {
+        await Edgectl.RunAsync("keys", "generate", "--out", _work);
+
+        var create = await Edgectl.RunAsync("bundle", "create", "--model", Model, "--name", "vibration", "--version", "1.0.0+build.5", "--key", Path.Combine(_work, "release.key.pem"), "--out", Path.Combine(_work, "b.edgebundle"));
+
+        Assert.Equal(1, create.Code);
+        Assert.Contains("build metadata", create.Stderr, StringComparison.Ordinal);
+        Assert.Single(create.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task Verify_refuses_a_private_key_given_as_trust()
+    {
+        await Edgectl.RunAsync("keys", "generate", "--out", _work);
+        var bundle = Path.Combine(_work, "b.edgebundle");
+        await Edgectl.RunAsync("bundle", "create", "--model", Model, "--name", "vibration", "--version", "1.0.0", "--key", Path.Combine(_work, "release.key.pem"), "--out", bundle);
+
+        var verify = await Edgectl.RunAsync("bundle", "verify", bundle, "--trust", Path.Combine(_work, "release.key.pem"));
+
+        Assert.Equal(1, verify.Code);
+        Assert.Contains("a private key, not a public key", verify.Stderr, StringComparison.Ordinal);
+    }
+
     public void Dispose() => Directory.Delete(_work, recursive: true);
 }

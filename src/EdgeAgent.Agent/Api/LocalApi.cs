@@ -98,6 +98,10 @@ public static class LocalApi
             {
                 return Error(ex.StatusCode, ex.Message);
             }
+            catch (OutOfMemoryException)
+            {
+                return Error(503, "the agent is out of memory for this request; retry later or send a smaller batch");
+            }
 
             return Results.Bytes(buffer.WrittenMemory.ToArray(), "application/json");
         }

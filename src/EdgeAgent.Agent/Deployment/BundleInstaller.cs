@@ -76,6 +76,21 @@ public sealed class BundleInstaller
         }
     }
 
+    /// <summary>Checks the installed files of a version against its manifest (at start-up, before they are served again).</summary>
+    public void VerifyInstalled(BundleManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        foreach (var file in manifest.Files)
+        {
+            var path = _store.FilePath(manifest.Name, manifest.Version, file);
+            using var stream = File.OpenRead(path);
+            if (stream.Length != file.Length || Convert.ToHexStringLower(SHA256.HashData(stream)) != file.Sha256)
+            {
+                throw new BundleRejectedException(RejectionReason.HashMismatch, $"installed '{file.Path}' of {manifest.Name} {manifest.Version} no longer matches its manifest");
+            }
+        }
+    }
+
     /// <summary>Copies verified blobs into the version folder, checking each file's hash again as it is copied.</summary>
     public string Install(BundleManifest manifest, byte[] envelope)
     {
@@ -104,7 +119,9 @@ public sealed class BundleInstaller
                     total += read;
                     if (total > file.Length)
                     {
-                        throw new BundleRejectedException(RejectionReason.LengthMismatch, $"'{file.Path}' is longer than the {file.Length} bytes declared");
+                        source.Close();
+                        File.Delete(_store.BlobPath(file.Sha256));
+                        throw new BundleRejectedException(RejectionReason.LengthMismatch, $"'{file.Path}' is longer than the {file.Length} bytes declared; the cached copy was removed");
                     }
 
                     hash.AppendData(buffer, 0, read);
@@ -115,7 +132,10 @@ public sealed class BundleInstaller
                 var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
                 if (sha != file.Sha256 || total != file.Length)
                 {
-                    throw new BundleRejectedException(RejectionReason.HashMismatch, $"'{file.Path}' on disk has sha256 {sha}, the manifest says {file.Sha256}");
+                    // A damaged cached copy must not block every later version that shares it: fetch it again next time.
+                    source.Close();
+                    File.Delete(_store.BlobPath(file.Sha256));
+                    throw new BundleRejectedException(RejectionReason.HashMismatch, $"'{file.Path}' on disk has sha256 {sha}, the manifest says {file.Sha256}; the cached copy was removed");
                 }
             }
         }

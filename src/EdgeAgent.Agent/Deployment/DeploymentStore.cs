@@ -85,7 +85,16 @@ public sealed class DeploymentStore
         try
         {
             var list = JsonSerializer.Deserialize<List<ModelRecord>>(File.ReadAllBytes(path), CoreJson.Options) ?? [];
-            return list.ToDictionary(r => r.Name, StringComparer.Ordinal);
+            var records = new Dictionary<string, ModelRecord>(StringComparer.Ordinal);
+            foreach (var record in list)
+            {
+                if (record?.Name is null || !records.TryAdd(record.Name, record))
+                {
+                    throw new JsonException($"model '{record?.Name}' is missing a name or is listed twice");
+                }
+            }
+
+            return records;
         }
         catch (JsonException ex)
         {

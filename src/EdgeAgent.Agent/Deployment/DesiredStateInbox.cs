@@ -43,6 +43,17 @@ public sealed class DesiredStateInbox
         }
     }
 
+    private long _generation;
+
+    /// <summary>Raised after a valid document was accepted.</summary>
+    public event EventHandler? Accepted;
+
+    /// <summary>
+    /// Counts documents the operator published while this device listened (not the retained copy re-sent on every
+    /// connect). A new one means "try again": failed attempts of the versions it names start over.
+    /// </summary>
+    public long Generation => Interlocked.Read(ref _generation);
+
     /// <summary>Raised when a received document was refused or a valid one cleared an earlier refusal.</summary>
     public event EventHandler? ErrorChanged;
 
@@ -78,6 +89,11 @@ public sealed class DesiredStateInbox
 
         Volatile.Write(ref _current, state);
         Volatile.Write(ref _unsaved, state);
+        if (!message.Retained)
+        {
+            Interlocked.Increment(ref _generation);
+        }
+
         if (LastError is not null)
         {
             LastError = null;
@@ -90,6 +106,7 @@ public sealed class DesiredStateInbox
             Log.DesiredAccepted(_logger, models);
         }
 
+        Accepted?.Invoke(this, EventArgs.Empty);
         _signal.Wake();
     }
 }

@@ -57,6 +57,7 @@ public sealed class ReconcileLoop : BackgroundService
         _options = options.Value;
         _logger = logger;
         _time = time;
+        _desired.Accepted += (_, _) => CancelIfSuperseded();
         _mqtt.BirthModels = () => [.. _store.Snapshot().Values.Where(r => r.ActiveVersion is not null).Select(r => new { name = r.Name, version = r.ActiveVersion })];
     }
 
@@ -64,6 +65,9 @@ public sealed class ReconcileLoop : BackgroundService
     public long Passes => Interlocked.Read(ref _passes);
 
     private long _passes;
+    private long _seenGeneration;
+    private CancellationTokenSource? _deployment;
+    private (string Model, string Version)? _deploying;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -85,6 +89,7 @@ public sealed class ReconcileLoop : BackgroundService
             try
             {
                 _desired.Persist();
+                ResetAttemptsOnNewDesiredState();
                 var plan = DeploymentPlanner.Plan(_desired.Current, _store.Snapshot(), _options.MaxAttempts);
                 foreach (var step in plan.Steps)
                 {
@@ -120,6 +125,47 @@ public sealed class ReconcileLoop : BackgroundService
         }
     }
 
+    /// <summary>An operator who publishes desired state again asks for another try: failed attempts start over.</summary>
+    private void ResetAttemptsOnNewDesiredState()
+    {
+        var generation = _desired.Generation;
+        if (generation == _seenGeneration)
+        {
+            return;
+        }
+
+        _seenGeneration = generation;
+        foreach (var want in _desired.Current.Models)
+        {
+            if (_store.Get(want.Name) is { State: DeploymentStates.Failed, Attempts: > 0 } record && record.TargetVersion == want.Version)
+            {
+                _store.Update(want.Name, r => r! with { Attempts = 0 });
+            }
+        }
+    }
+
+    /// <summary>Cancels the deployment in progress when desired state no longer asks for that version.</summary>
+    private void CancelIfSuperseded()
+    {
+        if (_deploying is not { } deploying)
+        {
+            return;
+        }
+
+        var wanted = _desired.Current.Models.FirstOrDefault(m => m.Name == deploying.Model)?.Version;
+        if (wanted != deploying.Version)
+        {
+            try
+            {
+                Volatile.Read(ref _deployment)?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // That deployment just ended.
+            }
+        }
+    }
+
     /// <summary>One start-up decision per model: reload what was Active; restart what was in flight.</summary>
     private void Recover()
     {
@@ -131,6 +177,7 @@ public sealed class ReconcileLoop : BackgroundService
                 {
                     // Expiry guards installation, not a version already serving: a restart must not unload it.
                     var manifest = _installer.Verify(File.ReadAllBytes(_bundles.EnvelopePath(record.Name, version)), record.Name, version, ignoreExpiry: true);
+                    _installer.VerifyInstalled(manifest);
                     var model = OnnxModel.Load(record.Name, version, _bundles.FilePath(record.Name, version, manifest.ModelFile!));
                     _catalog.Activate(model);
                     _meter.Track(record.Name, version);
@@ -175,10 +222,15 @@ public sealed class ReconcileLoop : BackgroundService
         }
     }
 
-    private async Task DeployAsync(DeploymentStep.Deploy step, CancellationToken cancellationToken)
+    private async Task DeployAsync(DeploymentStep.Deploy step, CancellationToken stoppingToken)
     {
         var (name, version) = (step.Model, step.Version);
         Log.Deploying(_logger, name, version, step.Attempt);
+        using var deployment = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var cancellationToken = deployment.Token;
+        Volatile.Write(ref _deployment, deployment);
+        _deploying = (name, version);
+        CancelIfSuperseded();
         try
         {
             Transition(name, version, DeploymentStates.Fetching, attempts: step.Attempt);
@@ -196,6 +248,12 @@ public sealed class ReconcileLoop : BackgroundService
             Transition(name, version, DeploymentStates.Staging);
             var model = OnnxModel.Load(name, version, modelPath);
 
+            if (_desired.Current.Models.FirstOrDefault(m => m.Name == name)?.Version != version)
+            {
+                model.Dispose();
+                throw new OperationCanceledException(cancellationToken);
+            }
+
             Transition(name, version, DeploymentStates.Activating);
             _catalog.Activate(model);
             _meter.Track(name, version);
@@ -211,10 +269,20 @@ public sealed class ReconcileLoop : BackgroundService
         {
             Fail(name, version, $"io-error: {ex.Message}");
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            // Desired state moved on while this version was on its way: the next pass plans what is wanted now.
+            Fail(name, version, "superseded: desired state changed during the deployment");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.ReconcileError(_logger, ex);
             Fail(name, version, $"error: {ex.Message}");
+        }
+        finally
+        {
+            _deploying = null;
+            Volatile.Write(ref _deployment, null);
         }
     }
 

@@ -175,7 +175,21 @@ public sealed class MqttSession : BackgroundService
             tcp.NoDelay = true;
         }
 
-        await _client.ConnectAsync(options, cancellationToken);
+        // MQTTnet only honours its connect timeout through the token: a listener that never sends CONNACK (a half-open
+        // load balancer, a dead broker behind a proxy) must not leave the device waiting forever.
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            deadline.CancelAfter(OperationTimeout);
+            try
+            {
+                await _client.ConnectAsync(options, deadline.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new MQTTnet.Exceptions.MqttCommunicationTimedOutException();
+            }
+        }
+
         SessionSeq = seq;
         if (Interlocked.Increment(ref _connects) > 1)
         {
@@ -219,7 +233,13 @@ public sealed class MqttSession : BackgroundService
 
     private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
     {
-        Interlocked.Exchange(ref _connected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        // Keep one pending "connected" signal across failed reconnects, so that waiters wake at the next real connect.
+        var current = Volatile.Read(ref _connected);
+        if (current.Task.IsCompleted)
+        {
+            Interlocked.CompareExchange(ref _connected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), current);
+        }
+
         lock (_standingGate)
         {
             _standingSubscribed = false;
@@ -322,7 +342,21 @@ public sealed class MqttSession : BackgroundService
         }
 
         var options = builder.Build();
-        return await BoundedAsync("subscribe", topics[0], ct => _client.SubscribeAsync(options, ct), cancellationToken) is not null;
+        var result = await BoundedAsync("subscribe", topics[0], ct => _client.SubscribeAsync(options, ct), cancellationToken);
+        if (result is null)
+        {
+            return false;
+        }
+
+        var refused = result.Items.FirstOrDefault(i => i.ResultCode > MqttClientSubscribeResultCode.GrantedQoS2);
+        if (refused is not null)
+        {
+            // E.g. a broker ACL that does not let this device read the topic: say so instead of waiting in silence.
+            Log.SubscribeRefused(_logger, refused.TopicFilter.Topic, refused.ResultCode.ToString());
+            return false;
+        }
+
+        return true;
     }
 
     private async Task UnsubscribeAsync(IReadOnlyList<string> topics)

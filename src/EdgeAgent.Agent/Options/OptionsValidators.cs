@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.RegularExpressions;
 using EdgeAgent.Core.Bundles;
 using EdgeAgent.Core.Mqtt;
 using Microsoft.Extensions.Options;
@@ -7,12 +6,9 @@ using Microsoft.Extensions.Options;
 namespace EdgeAgent.Agent.Options;
 
 /// <summary>Validates every section at start-up; each failure names the config key, e.g. <c>Agent:DeviceId is required</c>.</summary>
-internal sealed partial class OptionsValidators :
+internal sealed class OptionsValidators :
     IValidateOptions<AgentOptions>, IValidateOptions<MqttOptions>, IValidateOptions<TrustOptions>, IValidateOptions<TelemetryOptions>
 {
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\z", RegexOptions.CultureInvariant)]
-    private static partial Regex DeviceIdPattern();
-
     public ValidateOptionsResult Validate(string? name, AgentOptions options)
     {
         var errors = new List<string>();
@@ -20,7 +16,7 @@ internal sealed partial class OptionsValidators :
         {
             errors.Add("Agent:DeviceId is required");
         }
-        else if (!DeviceIdPattern().IsMatch(options.DeviceId))
+        else if (!DeviceIds.IsValid(options.DeviceId))
         {
             errors.Add($"Agent:DeviceId '{options.DeviceId}' may hold only letters, digits, '.', '_' and '-' (no MQTT wildcards or '/')");
         }
@@ -51,9 +47,19 @@ internal sealed partial class OptionsValidators :
             }
         }
 
-        if (options.FetchTimeoutSeconds <= 0)
+        if (options.FetchTimeoutSeconds is <= 0 or > 3600)
         {
-            errors.Add("Agent:FetchTimeoutSeconds must be positive");
+            errors.Add("Agent:FetchTimeoutSeconds must be between 1 and 3600");
+        }
+
+        if (options.DiskReserveMegabytes < 0)
+        {
+            errors.Add("Agent:DiskReserveMegabytes must not be negative");
+        }
+
+        if (options.MaxRequestBytes < 1024)
+        {
+            errors.Add("Agent:MaxRequestBytes must be at least 1024");
         }
 
         if (options.MaxAttempts <= 0)
@@ -61,9 +67,9 @@ internal sealed partial class OptionsValidators :
             errors.Add("Agent:MaxAttempts must be positive");
         }
 
-        if (options.RetryIntervalSeconds <= 0)
+        if (options.RetryIntervalSeconds is <= 0 or > 86400)
         {
-            errors.Add("Agent:RetryIntervalSeconds must be positive");
+            errors.Add("Agent:RetryIntervalSeconds must be between 1 and 86400");
         }
 
         return Result(errors);

@@ -94,8 +94,9 @@ public sealed class OnnxModel : IDisposable
     /// <summary>Stops new leases; the session is disposed once the last in-flight request releases it.</summary>
     public void Retire()
     {
-        Volatile.Write(ref _retired, 1);
-        if (Volatile.Read(ref _leases) == 0)
+        // Full fences on both sides (Interlocked), so TryAcquire and Retire cannot both miss each other on ARM64.
+        Interlocked.Exchange(ref _retired, 1);
+        if (Interlocked.CompareExchange(ref _leases, 0, 0) == 0)
         {
             Dispose();
         }

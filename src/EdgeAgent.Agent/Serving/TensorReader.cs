@@ -35,6 +35,16 @@ internal static class TensorReader
     private static OrtValue Create<T>(string name, long[] shape, long count, JsonElement data, Func<JsonElement, T> convert)
         where T : unmanaged
     {
+        // Count what the request really carries before allocating what its shape claims: a 90-byte request with a huge
+        // shape and no data must not make the agent allocate hundreds of megabytes.
+        var given = CountLeaves(data, count + 1);
+        if (given != count)
+        {
+            throw new InferenceException(given > count
+                ? $"input '{name}' has more data elements than its shape {InferenceRunner.Shape(shape)} holds ({count})"
+                : $"input '{name}' has {given} data elements, its shape {InferenceRunner.Shape(shape)} needs {count}");
+        }
+
         var buffer = new T[count];
         var filled = 0L;
         try
@@ -72,6 +82,27 @@ internal static class TensorReader
         bool => TensorElementType.Bool,
         _ => TensorElementType.DataTypeMax,
     };
+
+    /// <summary>Number of non-array elements, counting no further than <paramref name="limit"/>.</summary>
+    private static long CountLeaves(JsonElement element, long limit)
+    {
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            return 1;
+        }
+
+        long total = 0;
+        foreach (var item in element.EnumerateArray())
+        {
+            total += item.ValueKind == JsonValueKind.Array ? CountLeaves(item, limit - total) : 1;
+            if (total >= limit)
+            {
+                return total;
+            }
+        }
+
+        return total;
+    }
 
     /// <summary>Copies elements in row-major order; false when there are more than the buffer holds.</summary>
     private static bool Fill<T>(JsonElement element, T[] buffer, ref long filled, Func<JsonElement, T> convert)

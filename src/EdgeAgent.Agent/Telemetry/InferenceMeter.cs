@@ -14,22 +14,30 @@ public sealed class InferenceMeter
 
     public InferenceMeter(TimeProvider time) => _time = time;
 
+    /// <summary>
+    /// Counts one served request. Only models the reconcile loop tracks are counted; a request that was still running
+    /// on the previous version when a new one activated counts in the current window (it never switches it back).
+    /// </summary>
     public void RecordSuccess(string model, string version, double micros)
     {
-        var counters = For(model, version);
-        Interlocked.Increment(ref counters.Total);
-        counters.Window.RecordSuccess(micros);
+        if (_models.TryGetValue(model, out var counters))
+        {
+            Interlocked.Increment(ref counters.Total);
+            counters.Window.RecordSuccess(micros);
+        }
     }
 
     public void RecordError(string model, string version)
     {
-        var counters = For(model, version);
-        Interlocked.Increment(ref counters.Total);
-        Interlocked.Increment(ref counters.TotalErrors);
-        counters.Window.RecordError();
+        if (_models.TryGetValue(model, out var counters))
+        {
+            Interlocked.Increment(ref counters.Total);
+            Interlocked.Increment(ref counters.TotalErrors);
+            counters.Window.RecordError();
+        }
     }
 
-    /// <summary>Starts counting a model so that windows without traffic are reported too.</summary>
+    /// <summary>Starts counting a model version (called at activation), so that windows without traffic are reported too.</summary>
     public void Track(string model, string version) => For(model, version);
 
     public void Untrack(string model) => _models.TryRemove(model, out _);

@@ -30,16 +30,41 @@ public sealed class Outbox : IDisposable
         ArgumentNullException.ThrowIfNull(telemetry);
         Directory.CreateDirectory(agent.Value.StateDirectory);
         Path = System.IO.Path.Combine(agent.Value.StateDirectory, "outbox.db");
-        _db = new LiteDatabase(new ConnectionString { Filename = Path, Connection = ConnectionType.Direct });
-        _records = _db.GetCollection<OutboxRecord>("outbox");
-        _meta = _db.GetCollection<BsonDocument>("meta");
         _maxRecords = telemetry.Value.OutboxMaxRecords;
         _logger = logger;
         _time = time;
-        _dropped = _meta.FindById("dropped")?["value"].AsInt64 ?? 0;
-        var newest = _records.Query().OrderByDescending(r => r.Id).Limit(1).FirstOrDefault();
-        _lastId = Math.Max(_meta.FindById("id")?["value"].AsInt64 ?? 0, newest?.Id ?? 0);
-        _depth = _records.Count();
+        try
+        {
+            _db = Open(out _records, out _meta);
+        }
+        catch (Exception ex) when (File.Exists(Path) && ex is not (OutOfMemoryException or UnauthorizedAccessException))
+        {
+            // A damaged telemetry buffer (power cut, disk error) must not keep inference down: keep it aside, start empty.
+            var aside = $"{Path}.corrupt-{time.GetUtcNow():yyyyMMddHHmmss}";
+            File.Move(Path, aside, overwrite: true);
+            Log.OutboxReset(logger, aside, ex.Message);
+            _db = Open(out _records, out _meta);
+        }
+    }
+
+    private LiteDatabase Open(out ILiteCollection<OutboxRecord> records, out ILiteCollection<BsonDocument> meta)
+    {
+        var db = new LiteDatabase(new ConnectionString { Filename = Path, Connection = ConnectionType.Direct });
+        try
+        {
+            records = db.GetCollection<OutboxRecord>("outbox");
+            meta = db.GetCollection<BsonDocument>("meta");
+            _dropped = meta.FindById("dropped")?["value"].AsInt64 ?? 0;
+            var newest = records.Query().OrderByDescending(r => r.Id).Limit(1).FirstOrDefault();
+            _lastId = Math.Max(meta.FindById("id")?["value"].AsInt64 ?? 0, newest?.Id ?? 0);
+            _depth = records.Count();
+            return db;
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
     }
 
     public string Path { get; }

@@ -18,9 +18,15 @@ internal static class DeployCommand
         var command = new Command("deploy", "Set a model version in a device's desired state (retained; other models are kept)") { device, model, version, broker, prefix, username, password, json };
         command.SetAction((parse, cancellationToken) => CliRunner.GuardAsync(async () =>
         {
+            if (!Core.Mqtt.DeviceIds.IsValid(parse.GetValue(device)))
+            {
+                return CliRunner.Fail(ExitCodes.Usage, $"--device '{parse.GetValue(device)}' is not a device id (letters, digits, '.', '_', '-'; no MQTT wildcards or '/')");
+            }
+
             await using var connection = await FleetConnection.ConnectAsync(parse.GetValue(broker)!, parse.GetValue(prefix)!, username: parse.GetValue(username), password: parse.GetValue(password) ?? Environment.GetEnvironmentVariable("EDGECTL_MQTT_PASSWORD"), cancellationToken: cancellationToken);
             var id = parse.GetValue(device)!;
-            var desired = await DesiredStateWriter.SetModelAsync(connection, id, parse.GetValue(model)!, parse.GetValue(version)!, cancellationToken);
+
+            var desired = await DesiredStateWriter.SetModelAsync(connection, id, parse.GetValue(model)!, parse.GetValue(version)!, cancellationToken: cancellationToken);
             if (parse.GetValue(json))
             {
                 CliRunner.WriteJson(new { device = id, topic = connection.Topics.DeviceDesired(id), desired });

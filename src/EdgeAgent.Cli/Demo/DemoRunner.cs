@@ -167,7 +167,7 @@ internal sealed class DemoRunner
             await BundlePublisher.PublishAsync(publisher, bundlePath, null, progress, cancellationToken);
             Interlocked.Exchange(ref _publishedBytes, _bundleBytes);
             _phase = "rolling out";
-            await DesiredStateWriter.SetModelAsync(publisher, DeviceId, ModelName, ModelVersion, cancellationToken);
+            await DesiredStateWriter.SetModelAsync(publisher, DeviceId, ModelName, ModelVersion, TimeSpan.FromSeconds(0.5), cancellationToken);
         }
 
         if (!await WaitUntilAsync(() => _modelState is "Active" or "Failed", TimeSpan.FromSeconds(60), cancellationToken) || _modelState != "Active")

@@ -71,7 +71,7 @@ public static partial class ManifestVerifier
 
         signedBy = VerifySignature(envelope, payload, trust);
         var manifest = ParseManifest(payload);
-        CheckManifest(manifest, policy, now);
+        CheckRules(manifest, policy, now);
         return manifest;
     }
 
@@ -144,8 +144,11 @@ public static partial class ManifestVerifier
         }
     }
 
-    private static void CheckManifest(BundleManifest m, VerificationPolicy policy, DateTimeOffset now)
+    /// <summary>The manifest's own rules (names, expiry, architecture, paths, chunk table), without the signature check.</summary>
+    public static void CheckRules(BundleManifest m, VerificationPolicy policy, DateTimeOffset now)
     {
+        ArgumentNullException.ThrowIfNull(m);
+        ArgumentNullException.ThrowIfNull(policy);
         if (m.Schema != BundleManifest.SchemaV1)
         {
             throw new BundleRejectedException(RejectionReason.MalformedManifest, $"schema '{m.Schema}' is not supported (expected {BundleManifest.SchemaV1})");
@@ -156,9 +159,9 @@ public static partial class ManifestVerifier
             throw new BundleRejectedException(RejectionReason.MalformedManifest, $"model name '{m.Name}' is not valid");
         }
 
-        if (!SemVersion.TryParse(m.Version, out _))
+        if (!SemVersion.TryParse(m.Version, out var semver) || semver.HasBuildMetadata)
         {
-            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"version '{m.Version}' is not a semantic version");
+            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"version '{m.Version}' is not a semantic version without build metadata");
         }
 
         if (policy.ExpectedName is not null && m.Name != policy.ExpectedName)

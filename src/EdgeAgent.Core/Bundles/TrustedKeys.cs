@@ -14,6 +14,13 @@ public sealed class TrustedKeys : IDisposable
     /// <summary>Adds a PEM public key (SubjectPublicKeyInfo, <c>-----BEGIN PUBLIC KEY-----</c>); returns its key id.</summary>
     public string AddPem(string pem)
     {
+        ArgumentNullException.ThrowIfNull(pem);
+        if (pem.Contains("PRIVATE KEY-----", StringComparison.Ordinal))
+        {
+            // A signing key has no business on a device; refuse it rather than quietly use its public half.
+            throw new CryptographicException("a private key, not a public key (give the .pub.pem file; keep the private key off devices)");
+        }
+
         var key = ECDsa.Create();
         try
         {

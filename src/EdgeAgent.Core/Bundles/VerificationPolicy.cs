@@ -18,7 +18,10 @@ public sealed record VerificationPolicy
     /// <summary>Largest total size of all files the device accepts.</summary>
     public long MaxBundleBytes { get; init; } = 2L * 1024 * 1024 * 1024;
 
-    public int MaxChunkSize { get; init; } = 1024 * 1024;
+    public int MaxChunkSize { get; init; } = DefaultMaxChunkSize;
+
+    /// <summary>Largest chunk a device accepts by default (and so the largest <c>edgectl bundle create</c> makes).</summary>
+    public const int DefaultMaxChunkSize = 1024 * 1024;
 
     public int MaxFiles { get; init; } = 64;
 }

@@ -27,13 +27,14 @@ public static class DeploymentPlanner
 
             var sameTarget = have?.TargetVersion == want.Version;
             var attempts = sameTarget ? have!.Attempts : 0;
-            if (sameTarget && have!.State == DeploymentStates.Failed && attempts >= maxAttempts)
+            var failed = sameTarget && have!.State == DeploymentStates.Failed;
+            if (failed && attempts >= maxAttempts && !IsTransient(have!.Reason))
             {
-                // Gave up on this version; a new desired version (or a restart of the operator's rollout) is needed.
+                // Gave up on this version until the operator publishes desired state again (which resets attempts).
                 continue;
             }
 
-            if (sameTarget && have!.State == DeploymentStates.Failed && IsPermanent(have.Reason))
+            if (failed && attempts > 0 && IsPermanent(have!.Reason))
             {
                 continue;
             }
@@ -51,6 +52,17 @@ public static class DeploymentPlanner
 
         return steps.Count == 0 ? Deployment.Plan.Empty : new Plan(steps);
     }
+
+    /// <summary>
+    /// Failures of the environment, not of the bundle (nothing published yet, broker away, disk busy or full): retried
+    /// at the retry interval without an attempt limit, so a rollout survives an outage.
+    /// </summary>
+    public static bool IsTransient(string? reason) =>
+        reason is not null && (reason.StartsWith(Bundles.RejectionReason.Timeout, StringComparison.Ordinal)
+            || reason.StartsWith("io-error", StringComparison.Ordinal)
+            || reason.StartsWith(Bundles.RejectionReason.InsufficientDisk, StringComparison.Ordinal)
+            || reason.StartsWith("interrupted", StringComparison.Ordinal)
+            || reason.StartsWith("superseded", StringComparison.Ordinal));
 
     /// <summary>Trust failures do not heal by retrying: the same signed bytes fail the same way.</summary>
     public static bool IsPermanent(string? reason) =>

@@ -86,9 +86,15 @@ public sealed record DesiredState
                     return false;
                 }
 
-                if (!SemVersion.TryParse(version, out _))
+                if (!SemVersion.TryParse(version, out var semver))
                 {
                     error = $"models[{i}].version '{version}' is not a semantic version";
+                    return false;
+                }
+
+                if (semver.HasBuildMetadata)
+                {
+                    error = $"models[{i}].version '{version}' carries build metadata ('+'), which cannot appear in an MQTT topic";
                     return false;
                 }
 

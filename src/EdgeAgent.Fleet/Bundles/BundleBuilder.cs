@@ -41,9 +41,19 @@ public static class BundleBuilder
             throw new ArgumentException($"model name '{request.Name}' is not valid (lowercase letters, digits, '.', '_', '-'; up to 64)");
         }
 
-        if (!SemVersion.TryParse(request.Version, out _))
+        if (!SemVersion.TryParse(request.Version, out var semver))
         {
             throw new ArgumentException($"version '{request.Version}' is not a semantic version (e.g. 1.0.0)");
+        }
+
+        if (semver.HasBuildMetadata)
+        {
+            throw new ArgumentException($"version '{request.Version}' carries build metadata ('+'), which cannot appear in an MQTT topic; use a pre-release tag such as 1.0.0-build.5");
+        }
+
+        if (request.ChunkSize is < 1 or > VerificationPolicy.DefaultMaxChunkSize)
+        {
+            throw new ArgumentException($"chunk size {request.ChunkSize} is outside 1..{VerificationPolicy.DefaultMaxChunkSize} bytes (devices refuse larger chunks; the default {ChunkTable.DefaultChunkSize} fits every common broker)");
         }
 
         if (!File.Exists(request.ModelPath))

@@ -22,8 +22,9 @@ public static class BundlePublisher
         }
         else
         {
-            // Without a trust key we still refuse to publish what the manifest does not describe.
+            // Without a trust key the signature is the devices' business, but a manifest that breaks the rules is not published.
             manifest = ReadUnverified(envelope);
+            ManifestVerifier.CheckRules(manifest, new VerificationPolicy(), DateTimeOffset.UtcNow);
         }
 
         var totalChunks = manifest.Files.Sum(f => f.Chunks.Count);

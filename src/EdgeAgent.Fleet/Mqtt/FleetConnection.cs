@@ -71,9 +71,16 @@ public sealed class FleetConnection : IAsyncDisposable
                 tcp.NoDelay = true;
             }
 
-            await client.ConnectAsync(options, cancellationToken);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(TimeSpan.FromSeconds(15));
+            await client.ConnectAsync(options, deadline.Token);
         }
-        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException)
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            client.Dispose();
+            throw new IOException($"cannot connect to broker {broker}: no answer within 15 s", ex);
+        }
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or TimeoutException or System.Net.Sockets.SocketException)
         {
             client.Dispose();
             throw new IOException($"cannot connect to broker {broker}: {ex.Message}", ex);

@@ -176,7 +176,7 @@ public sealed class AgentRig : IAsyncDisposable
         await BundlePublisher.PublishAsync(Operator!, bundle.Path, null, null, TestContext.Current.CancellationToken);
 
     public async Task DeployAsync(string version) =>
-        await DesiredStateWriter.SetModelAsync(Operator!, DeviceId, Model, version, TestContext.Current.CancellationToken);
+        await DesiredStateWriter.SetModelAsync(Operator!, DeviceId, Model, version, TimeSpan.FromSeconds(0.5), TestContext.Current.CancellationToken);
 
     public async Task PublishRawAsync(string topic, byte[] payload, bool retain = true) =>
         await Operator!.PublishAsync(topic, payload, retain, TestContext.Current.CancellationToken);

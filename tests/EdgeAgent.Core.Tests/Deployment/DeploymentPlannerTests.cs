@@ -76,17 +76,40 @@ public sealed class DeploymentPlannerTests
     [Fact]
     public void Failed_deployment_is_not_retried_after_the_last_attempt()
     {
-        var current = Have(Failed("vibration", "1.0.0", attempts: 3, reason: "timeout: no chunk in 30 s"));
+        var current = Have(Failed("vibration", "1.0.0", attempts: 3, reason: "hash-mismatch: chunk 0 failed its sha256 check 3 times"));
 
         var plan = DeploymentPlanner.Plan(Want(("vibration", "1.0.0")), current, maxAttempts: 3);
 
         Assert.True(plan.IsEmpty);
     }
 
+    [Theory]
+    [InlineData("timeout: no manifest is published on edgeagent/v1/bundles/vibration/1.0.0/manifest (waited 30s)")]
+    [InlineData("io-error: No space left on device")]
+    [InlineData("insufficient-disk: 10 MiB free, 80 MiB needed")]
+    public void Transient_failures_are_retried_past_the_attempt_limit(string reason)
+    {
+        var current = Have(Failed("vibration", "1.0.0", attempts: 3, reason: reason));
+
+        var plan = DeploymentPlanner.Plan(Want(("vibration", "1.0.0")), current, maxAttempts: 3);
+
+        Assert.Equal([new DeploymentStep.Deploy("vibration", "1.0.0", 4)], plan.Steps);
+    }
+
+    [Fact]
+    public void A_trust_failure_is_tried_again_once_its_attempts_were_reset()
+    {
+        var current = Have(Failed("vibration", "1.0.0", attempts: 0, reason: "unknown-key: untrusted"));
+
+        var plan = DeploymentPlanner.Plan(Want(("vibration", "1.0.0")), current);
+
+        Assert.Equal([new DeploymentStep.Deploy("vibration", "1.0.0", 1)], plan.Steps);
+    }
+
     [Fact]
     public void Attempt_limit_is_the_callers_choice()
     {
-        var current = Have(Failed("vibration", "1.0.0", attempts: 3, reason: "timeout: no chunk in 30 s"));
+        var current = Have(Failed("vibration", "1.0.0", attempts: 3, reason: "hash-mismatch: chunk 0"));
 
         var plan = DeploymentPlanner.Plan(Want(("vibration", "1.0.0")), current, maxAttempts: 5);
 

@@ -54,6 +54,9 @@ public sealed class MqttSession : BackgroundService
         _client.DisconnectedAsync += OnDisconnectedAsync;
     }
 
+    /// <summary>Largest MQTT packet the agent accepts (MQTT 5 Maximum Packet Size): a chunk or envelope plus headers.</summary>
+    public const uint MaximumPacketSize = 4 * 1024 * 1024;
+
     /// <summary>Longest wait for one publish, subscribe or unsubscribe before the session is considered wedged.</summary>
     public static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(15);
 
@@ -151,6 +154,8 @@ public sealed class MqttSession : BackgroundService
             .WithClientId(clientId)
             .WithCleanStart(true)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(_options.KeepAliveSeconds))
+            // Nothing the agent reads is larger than a 1 MiB chunk or envelope: the broker must not push more at it.
+            .WithMaximumPacketSize(MaximumPacketSize)
             .WithTimeout(TimeSpan.FromSeconds(10))
             .WithWillTopic(Topics.Status(_agent.DeviceId))
             .WithWillPayload(will)

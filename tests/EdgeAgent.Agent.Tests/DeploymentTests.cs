@@ -150,6 +150,24 @@ public sealed class DeploymentTests
     }
 
     [Fact]
+    public async Task A_rollback_in_desired_state_cancels_a_download_in_progress()
+    {
+        await using var rig = await AgentRig.StartAsync(overrides: new() { ["Agent:FetchTimeoutSeconds"] = "60" });
+        await rig.DeployActiveAsync("1.0.0");
+        var stuck = rig.BuildBundle("2.0.0", variant: 4);
+        await rig.PublishRawAsync(Topics.Manifest("vibration", "2.0.0"), stuck.Envelope); // its chunks never come
+        await rig.DeployAsync("2.0.0");
+        await rig.WaitForReportedAsync("Fetching", "2.0.0");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        await rig.DeployAsync("1.0.0");
+
+        await rig.WaitForReportedAsync("Active", "1.0.0", TimeSpan.FromSeconds(20));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(20), "the rollback did not wait for the stuck download to time out");
+        Assert.Contains(rig.Messages("events"), e => e.RootElement.TryGetProperty("reason", out var r) && r.GetString()!.StartsWith("superseded", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_new_version_replaces_the_serving_one()
     {
         await using var rig = await AgentRig.StartAsync();

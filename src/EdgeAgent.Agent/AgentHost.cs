@@ -55,14 +55,16 @@ public static class AgentHost
         services.AddOptions<TrustOptions>().BindConfiguration(TrustOptions.Section).ValidateOnStart();
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateOnStart();
 
-        if (!string.IsNullOrWhiteSpace(configuration[$"{AgentOptions.Section}:{nameof(AgentOptions.StateDirectory)}"]))
+        var lockDirectory = configuration[$"{AgentOptions.Section}:{nameof(AgentOptions.StateDirectory)}"] ?? new AgentOptions().StateDirectory;
+        if (!string.IsNullOrWhiteSpace(lockDirectory))
         {
             // Taken first, before anything (Kestrel included) touches the state directory or the socket.
-            var instanceLock = new InstanceLock(configuration[$"{AgentOptions.Section}:{nameof(AgentOptions.StateDirectory)}"]!);
+            var instanceLock = new InstanceLock(lockDirectory);
 
             // Registered through a factory (and resolved below) so that disposing the host releases it.
             services.AddSingleton(_ => instanceLock);
         }
+
         services.AddSingleton<SessionSequence>();
         services.AddSingleton<MqttSession>();
         services.AddSingleton<ReconcileSignal>();

@@ -187,7 +187,8 @@ public sealed class ReconcileLoop : BackgroundService
                 {
                     var reason = ex is BundleRejectedException b ? b.Describe() : ex.Message;
                     Log.RecoverFailed(_logger, record.Name, version, reason);
-                    _store.Update(record.Name, r => r! with { ActiveVersion = null, State = DeploymentStates.Failed, Reason = $"reload failed: {reason}", Updated = _time.GetUtcNow() });
+                    // Attempts start over: the planner fetches and installs this version again.
+                    _store.Update(record.Name, r => r! with { ActiveVersion = null, State = DeploymentStates.Failed, Reason = $"reload failed: {reason}", Attempts = 0, Updated = _time.GetUtcNow() });
                     continue;
                 }
             }

@@ -27,8 +27,13 @@ public static class AgentProgram
             return 0;
         }
 
-        var index = Array.IndexOf(args, "--config");
-        var path = index >= 0 && index + 1 < args.Length ? args[index + 1] : Environment.GetEnvironmentVariable("EDGEAGENT_CONFIG");
+        if (!TryParseArguments(args, out var path, out var usageError))
+        {
+            await Console.Error.WriteLineAsync($"usage error: {usageError} (usage: edge-agent --config PATH)");
+            return ConfigError;
+        }
+
+        path ??= Environment.GetEnvironmentVariable("EDGEAGENT_CONFIG");
         if (string.IsNullOrEmpty(path))
         {
             await Console.Error.WriteLineAsync("config error: no config file given (usage: edge-agent --config PATH)");
@@ -81,6 +86,39 @@ public static class AgentProgram
         return 0;
     }
 
+    /// <summary>Accepts <c>--config PATH</c>, <c>--config=PATH</c> and <c>-c PATH</c>; anything else is a usage error.</summary>
+    public static bool TryParseArguments(string[] args, out string? configPath, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        configPath = null;
+        error = string.Empty;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg is "--config" or "-c")
+            {
+                if (i + 1 >= args.Length)
+                {
+                    error = $"{arg} needs a file";
+                    return false;
+                }
+
+                configPath = args[++i];
+            }
+            else if (arg.StartsWith("--config=", StringComparison.Ordinal))
+            {
+                configPath = arg["--config=".Length..];
+            }
+            else
+            {
+                error = $"unknown argument '{arg}'";
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     public static void ValidateOptions(IServiceProvider services)
     {
         var failures = new List<string>();
@@ -129,14 +167,16 @@ public static class AgentProgram
                 .AddEnvironmentVariables(EnvironmentPrefix)
                 .Build();
         }
-        catch (InvalidDataException ex)
+        catch (Exception ex) when (ex is InvalidDataException or FormatException)
         {
-            error = $"{path} is not valid JSON ({(ex.InnerException ?? ex).Message.Split('\n')[0].Trim()})";
-            return false;
-        }
-        catch (FormatException ex)
-        {
-            error = $"{path} is not valid JSON ({ex.Message.Split('\n')[0].Trim()})";
+            System.Text.Json.JsonException? json = null;
+            for (var inner = ex.InnerException; inner is not null && json is null; inner = inner.InnerException)
+            {
+                json = inner as System.Text.Json.JsonException;
+            }
+
+            var where = json?.LineNumber is { } line ? $" at line {line + 1}" : string.Empty;
+            error = $"{path} is not valid JSON{where} ({(json ?? ex.InnerException ?? ex).Message.Split('\n')[0].Trim()})";
             return false;
         }
         catch (UnauthorizedAccessException)
@@ -145,7 +185,47 @@ public static class AgentProgram
             return false;
         }
 
-        error = string.Empty;
-        return true;
+        error = UnknownKeys(configuration!) ?? string.Empty;
+        return error.Length == 0;
+    }
+
+    /// <summary>A misspelt section or key is an error, not a silently ignored setting.</summary>
+    private static string? UnknownKeys(IConfiguration configuration)
+    {
+        var sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
+        {
+            [Options.AgentOptions.Section] = typeof(Options.AgentOptions),
+            [Options.MqttOptions.Section] = typeof(Options.MqttOptions),
+            [Options.TrustOptions.Section] = typeof(Options.TrustOptions),
+            [Options.TelemetryOptions.Section] = typeof(Options.TelemetryOptions),
+        };
+        foreach (var section in configuration.GetChildren())
+        {
+            if (section.Key.Equals("Logging", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            if (!sections.TryGetValue(section.Key, out var type))
+            {
+                return $"unknown section '{section.Key}' (known: {string.Join(", ", sections.Keys)}, Logging)";
+            }
+
+            var known = type.GetProperties().Select(p => p.Name).ToList();
+            foreach (var key in section.GetChildren())
+            {
+                if (!known.Contains(key.Key, StringComparer.OrdinalIgnoreCase))
+                {
+                    return $"unknown key {section.Key}:{key.Key} (known in {section.Key}: {string.Join(", ", known)})";
+                }
+            }
+        }
+
+        if (configuration.GetSection("Trust:PublicKeys") is { Value: not null } single)
+        {
+            return $"Trust:PublicKeys must be a list of files, e.g. [\"{single.Value}\"]";
+        }
+
+        return null;
     }
 }

@@ -8,8 +8,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Connected to {Broker} as {ClientId} (session {Seq})")]
     public static partial void Connected(ILogger logger, string broker, string clientId, long seq);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Cannot reach broker {Broker} (attempt {Attempt}, next try in {Delay}): {Error}")]
-    public static partial void ConnectFailed(ILogger logger, string broker, int attempt, TimeSpan delay, string error);
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Cannot reach broker {Broker} (attempt {Attempt}, next try in {DelaySeconds} s): {Error}")]
+    public static partial void ConnectFailed(ILogger logger, string broker, int attempt, double delaySeconds, string error);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Disconnected from broker: {Reason}")]
     public static partial void Disconnected(ILogger logger, string reason);

@@ -64,7 +64,8 @@ public sealed class AgentApiClient : IDisposable
         }
         catch (HttpRequestException ex)
         {
-            throw new AgentUnreachableException($"cannot reach the agent at {SocketPath}: {ex.InnerException?.Message ?? ex.Message} (is edge-agent running? pass --socket PATH)", ex);
+            var why = File.Exists(SocketPath) ? ex.GetBaseException().Message : "no socket there";
+            throw new AgentUnreachableException($"cannot reach the agent at {SocketPath}: {why} (is edge-agent running? its socket is Agent:ApiSocket; pass --socket PATH)", ex);
         }
         catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {

@@ -13,6 +13,9 @@ public sealed class ConfigTests : IDisposable
     [InlineData("""{"Agent":{"DeviceId":"dev/1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:DeviceId 'dev/1'")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["/nonexistent/release.pub.pem"]}}""", "Trust:PublicKeys:0 file not found")]
     [InlineData("""{"Agent": {"DeviceId": "dev-1",""", "is not valid JSON")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Uri":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "unknown key Mqtt:Uri")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Telemtry":{}}""", "unknown section 'Telemtry'")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":"KEY"}}""", "Trust:PublicKeys must be a list of files")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK","ApiListen":"0.0.0.0:8080"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:ApiListen '0.0.0.0:8080' must be a loopback address")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Telemetry":{"WindowSeconds":"abc"}}""", "Telemetry:WindowSeconds")]
     public async Task Bad_config_prints_one_line_naming_the_key_and_exits_2(string json, string expected)
@@ -29,6 +32,15 @@ public sealed class ConfigTests : IDisposable
         Assert.StartsWith("config error: ", line, StringComparison.Ordinal);
         Assert.Contains(expected, line, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Misspelt_option_is_a_usage_error_not_a_missing_config()
+    {
+        var (code, _, stderr) = await RunAgentAsync("--confg", "x.json");
+
+        Assert.Equal(2, code);
+        Assert.Equal("usage error: unknown argument '--confg' (usage: edge-agent --config PATH)", stderr.Trim());
     }
 
     [Fact]

@@ -99,6 +99,15 @@ public sealed class BundleCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Deploy_names_a_bad_version_before_connecting()
+    {
+        var deploy = await Edgectl.RunAsync("deploy", "--device", "dev-1", "--model", "vibration", "--version", "1.0", "--broker", "mqtt://127.0.0.1:1");
+
+        Assert.Equal(2, deploy.Code);
+        Assert.StartsWith("edgectl: --version '1.0' is not a semantic version", deploy.Stderr.Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bundle_create_refuses_a_version_with_build_metadata()
     {
         await Edgectl.RunAsync("keys", "generate", "--out", _work);

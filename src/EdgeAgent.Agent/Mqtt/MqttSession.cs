@@ -116,7 +116,7 @@ public sealed class MqttSession : BackgroundService
                 MaxDelay = TimeSpan.FromSeconds(_options.MaxReconnectDelaySeconds),
                 OnRetry = args =>
                 {
-                    Log.ConnectFailed(_logger, Broker, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception?.Message ?? "unknown");
+                    Log.ConnectFailed(_logger, Broker, args.AttemptNumber + 1, Math.Round(args.RetryDelay.TotalSeconds, 1), args.Outcome.Exception?.GetBaseException().Message ?? "unknown");
                     return ValueTask.CompletedTask;
                 },
             })

@@ -48,7 +48,7 @@ internal static class BundleCommands
                 else
                 {
                     var f = result.Manifest.ModelFile!;
-                    Console.WriteLine($"{result.Path}: {n} {v}, {f.Length} bytes in {f.Chunks.Count} chunks, sha256 {f.Sha256}, signed by {keys.Count} key(s)");
+                    Console.WriteLine($"{result.Path}: {n} {v}, {f.Length} bytes in {f.Chunks.Count} chunk(s), sha256 {f.Sha256}, signed by {keys.Count} key(s)");
                 }
 
                 return Task.FromResult(ExitCodes.Ok);
@@ -149,7 +149,15 @@ internal static class BundleCommands
                 throw new FileNotFoundException($"public key not found: {path}", path);
             }
 
-            keys.AddPem(File.ReadAllText(path));
+            try
+            {
+                keys.AddPem(File.ReadAllText(path));
+            }
+            catch (System.Security.Cryptography.CryptographicException ex)
+            {
+                keys.Dispose();
+                throw new System.Security.Cryptography.CryptographicException($"--trust {path}: {ex.Message}", ex);
+            }
         }
 
         return keys;

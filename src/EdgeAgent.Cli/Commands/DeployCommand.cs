@@ -23,6 +23,16 @@ internal static class DeployCommand
                 return CliRunner.Fail(ExitCodes.Usage, $"--device '{parse.GetValue(device)}' is not a device id (letters, digits, '.', '_', '-'; no MQTT wildcards or '/')");
             }
 
+            if (!Core.Bundles.ManifestVerifier.IsValidModelName(parse.GetValue(model)))
+            {
+                return CliRunner.Fail(ExitCodes.Usage, $"--model '{parse.GetValue(model)}' is not a model name (lowercase letters, digits, '.', '_', '-'; up to 64)");
+            }
+
+            if (!Core.SemVersion.TryParse(parse.GetValue(version), out var semver) || semver.HasBuildMetadata)
+            {
+                return CliRunner.Fail(ExitCodes.Usage, $"--version '{parse.GetValue(version)}' is not a semantic version such as 1.0.0 (no '+build' metadata)");
+            }
+
             await using var connection = await FleetConnection.ConnectAsync(parse.GetValue(broker)!, parse.GetValue(prefix)!, username: parse.GetValue(username), password: parse.GetValue(password) ?? Environment.GetEnvironmentVariable("EDGECTL_MQTT_PASSWORD"), cancellationToken: cancellationToken);
             var id = parse.GetValue(device)!;
 

@@ -95,8 +95,8 @@ internal static class DeviceCommands
                 return CliRunner.Fail(ExitCodes.Error, $"inference failed ({status}): {AgentApiClient.ErrorText(response)}");
             }
 
-            using var doc = JsonDocument.Parse(response);
-            Console.WriteLine(JsonSerializer.Serialize(doc.RootElement, Core.CoreJson.Indented));
+            // The v2 response as the agent sent it: one compact line, ready for jq.
+            Console.WriteLine(response);
             return ExitCodes.Ok;
         }));
         return command;

@@ -323,7 +323,7 @@ internal sealed class DemoRunner
     {
         var elapsed = _clock.Elapsed.TotalSeconds;
         var inferences = Interlocked.Read(ref _inferences);
-        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]EdgeAgent demo[/] — {Markup.Escape(_phase)} ({elapsed:0}s{(_settings.Duration is { } d ? $"; {d.TotalSeconds:0}s of traffic once the model is Active" : "; Ctrl-C to stop")})")
+        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]EdgeAgent demo[/] — {Markup.Escape(_phase)} ({elapsed:0}s{(_phase == "done" ? string.Empty : _settings.Duration is { } d ? $"; {d.TotalSeconds:0}s of traffic once the model is Active" : "; Ctrl-C to stop")})")
             .AddColumn("what").AddColumn("now");
         table.AddRow("broker", $"embedded MQTTnet at {Markup.Escape(_brokerUrl)}");
         table.AddRow("device", $"{DeviceId} [{(_deviceStatus == "online" ? "green" : "yellow")}]{Markup.Escape(_deviceStatus)}[/]");

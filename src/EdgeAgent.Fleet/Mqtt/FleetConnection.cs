@@ -83,10 +83,17 @@ public sealed class FleetConnection : IAsyncDisposable
         catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or TimeoutException or System.Net.Sockets.SocketException)
         {
             client.Dispose();
-            throw new IOException($"cannot connect to broker {broker}: {ex.Message}", ex);
+            throw new IOException($"cannot connect to broker {broker}: {Cause(ex)}", ex);
         }
 
         return new FleetConnection(client, broker, new Topics(topicPrefix));
+    }
+
+    /// <summary>The innermost reason (connection refused, name not resolved, ...) rather than MQTTnet's wrapper text.</summary>
+    public static string Cause(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return exception.GetBaseException().Message;
     }
 
     /// <summary>Publishes with QoS 1; throws when the broker does not acknowledge.</summary>

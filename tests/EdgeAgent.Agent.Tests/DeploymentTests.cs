@@ -168,6 +168,30 @@ public sealed class DeploymentTests
     }
 
     [Fact]
+    public async Task A_device_that_needs_two_signatures_refuses_one_and_takes_a_co_signed_bundle()
+    {
+        var work = Directory.CreateTempSubdirectory("edgeagent-threshold-").FullName;
+        var second = Fleet.Keys.SigningKeys.Generate(work, "second");
+        await using var rig = await AgentRig.StartAsync(overrides: new() { ["Trust:PublicKeys:1"] = second.PublicKeyPath, ["Trust:Threshold"] = "2" });
+        var single = rig.BuildBundle("1.0.0");
+        await rig.PublishAsync(single);
+        await rig.DeployAsync("1.0.0");
+        var refused = await rig.WaitForReportedAsync("Failed", "1.0.0");
+        Assert.StartsWith("below-threshold:", refused.GetProperty("reason").GetString());
+
+        using (var key = Fleet.Keys.SigningKeys.LoadPrivate(second.PrivateKeyPath))
+        {
+            Fleet.Bundles.BundleCoSigner.AddSignature(single.Path, key, single.Path, DateTimeOffset.UtcNow);
+        }
+
+        await rig.PublishAsync(single with { Envelope = Fleet.Bundles.BundleArchive.ReadEnvelope(single.Path) });
+        await rig.DeployAsync("1.0.0");
+
+        await rig.WaitForReportedAsync("Active", "1.0.0");
+        Directory.Delete(work, recursive: true);
+    }
+
+    [Fact]
     public async Task A_new_version_replaces_the_serving_one()
     {
         await using var rig = await AgentRig.StartAsync();

@@ -99,6 +99,30 @@ public sealed class BundleCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Two_people_co_sign_and_verify_with_a_threshold_of_two()
+    {
+        await Edgectl.RunAsync("keys", "generate", "--out", _work, "--name", "alice");
+        await Edgectl.RunAsync("keys", "generate", "--out", _work, "--name", "bob");
+        var bundle = Path.Combine(_work, "b.edgebundle");
+        await Edgectl.RunAsync("bundle", "create", "--model", Model, "--name", "vibration", "--version", "1.0.0", "--key", Path.Combine(_work, "alice.key.pem"), "--out", bundle);
+        string[] trust = ["--trust", Path.Combine(_work, "alice.pub.pem"), "--trust", Path.Combine(_work, "bob.pub.pem"), "--threshold", "2"];
+
+        var before = await Edgectl.RunAsync(["bundle", "verify", bundle, .. trust]);
+        Assert.Equal(3, before.Code);
+        Assert.Contains("below-threshold", before.Stderr, StringComparison.Ordinal);
+
+        var sign = await Edgectl.RunAsync("bundle", "sign", bundle, "--key", Path.Combine(_work, "bob.key.pem"));
+        Assert.True(sign.Code == 0, sign.Stderr);
+        var after = await Edgectl.RunAsync(["bundle", "verify", bundle, .. trust]);
+        Assert.True(after.Code == 0, after.Stderr);
+        Assert.Contains("signed by keys", after.Stdout, StringComparison.Ordinal);
+
+        var again = await Edgectl.RunAsync("bundle", "sign", bundle, "--key", Path.Combine(_work, "bob.key.pem"));
+        Assert.Equal(1, again.Code);
+        Assert.Contains("already signed", again.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Deploy_names_a_bad_version_before_connecting()
     {
         var deploy = await Edgectl.RunAsync("deploy", "--device", "dev-1", "--model", "vibration", "--version", "1.0", "--broker", "mqtt://127.0.0.1:1");

@@ -15,6 +15,8 @@ public sealed class TrustStore : IDisposable
         {
             Keys.AddPem(File.ReadAllText(path));
         }
+
+        Keys.Threshold = options.Value.Threshold;
     }
 
     public TrustedKeys Keys { get; }

@@ -109,6 +109,7 @@ internal sealed class OptionsValidators :
             errors.Add("Trust:PublicKeys needs at least one public key file");
         }
 
+        using var keys = new TrustedKeys();
         for (var i = 0; i < options.PublicKeys.Count; i++)
         {
             var path = options.PublicKeys[i];
@@ -120,13 +121,21 @@ internal sealed class OptionsValidators :
 
             try
             {
-                using var keys = new TrustedKeys();
                 keys.AddPem(File.ReadAllText(path));
             }
             catch (CryptographicException ex)
             {
                 errors.Add($"Trust:PublicKeys:{i} ({path}) is {ex.Message}");
             }
+        }
+
+        if (options.Threshold < 1)
+        {
+            errors.Add("Trust:Threshold must be at least 1");
+        }
+        else if (errors.Count == 0 && options.Threshold > keys.Count)
+        {
+            errors.Add($"Trust:Threshold is {options.Threshold} but Trust:PublicKeys holds {keys.Count} distinct key(s)");
         }
 
         return Result(errors);

@@ -6,4 +6,7 @@ public sealed class TrustOptions
     public const string Section = "Trust";
 
     public IList<string> PublicKeys { get; } = [];
+
+    /// <summary>How many distinct keys of <see cref="PublicKeys"/> must have signed a manifest (k of n).</summary>
+    public int Threshold { get; set; } = 1;
 }

@@ -9,7 +9,34 @@ namespace EdgeAgent.Cli.Commands;
 
 internal static class BundleCommands
 {
-    public static Command Create() => new("bundle", "Build, verify and publish signed model bundles") { CreateCommand(), VerifyCommand(), PublishCommand() };
+    public static Command Create() => new("bundle", "Build, sign, verify and publish signed model bundles") { CreateCommand(), SignCommand(), VerifyCommand(), PublishCommand() };
+
+    private static Command SignCommand()
+    {
+        var file = new Argument<string>("file") { Description = "The .edgebundle file" };
+        var key = new Option<string>("--key") { Description = "Private key PEM to add a signature with", Required = true };
+        var output = new Option<string?>("--out") { Description = "Write the co-signed bundle here (default: replace FILE)" };
+        var json = CommonOptions.Json();
+        var command = new Command("sign", "Add a signature to a bundle (co-signing, for devices that need k of n keys)") { file, key, output, json };
+        command.SetAction((parse, _) => CliRunner.GuardAsync(() =>
+        {
+            var path = parse.GetValue(file)!;
+            using var signer = SigningKeys.LoadPrivate(parse.GetValue(key)!);
+            var (manifest, count) = BundleCoSigner.AddSignature(path, signer, parse.GetValue(output) ?? path, DateTimeOffset.UtcNow);
+            var keyId = Core.Bundles.KeyIds.Of(signer);
+            if (parse.GetValue(json))
+            {
+                CliRunner.WriteJson(new { path = parse.GetValue(output) ?? path, name = manifest.Name, version = manifest.Version, keyid = keyId, signatures = count });
+            }
+            else
+            {
+                Console.WriteLine($"{parse.GetValue(output) ?? path}: {manifest.Name} {manifest.Version} now carries {count} signature(s) (added key {keyId[..12]})");
+            }
+
+            return Task.FromResult(ExitCodes.Ok);
+        }));
+        return command;
+    }
 
     private static Command CreateCommand()
     {
@@ -66,11 +93,18 @@ internal static class BundleCommands
         var file = new Argument<string>("file") { Description = "The .edgebundle file" };
         var trust = new Option<string[]>("--trust") { Description = "Trusted public key PEM (repeat for several)", Required = true };
         var arch = new Option<string?>("--arch") { Description = "Also check the bundle targets this architecture" };
+        var threshold = new Option<int>("--threshold") { Description = "How many distinct --trust keys must have signed (k of n)", DefaultValueFactory = _ => 1 };
         var json = CommonOptions.Json();
-        var command = new Command("verify", "Verify a bundle's signature and every file's hashes, as a device would") { file, trust, arch, json };
+        var command = new Command("verify", "Verify a bundle's signature and every file's hashes, as a device would") { file, trust, arch, threshold, json };
         command.SetAction((parse, _) => CliRunner.GuardAsync(() =>
         {
             using var keys = LoadTrust(parse.GetValue(trust)!);
+            if (parse.GetValue(threshold) < 1 || parse.GetValue(threshold) > keys.Count)
+            {
+                return Task.FromResult(CliRunner.Fail(ExitCodes.Usage, $"--threshold must be between 1 and the {keys.Count} distinct --trust key(s)"));
+            }
+
+            keys.Threshold = parse.GetValue(threshold);
             var verified = BundleFileVerifier.Verify(parse.GetValue(file)!, keys, DateTimeOffset.UtcNow, new VerificationPolicy { Architecture = parse.GetValue(arch) });
             var m = verified.Manifest;
             if (parse.GetValue(json))
@@ -79,7 +113,7 @@ internal static class BundleCommands
             }
             else
             {
-                Console.WriteLine($"OK {m.Name} {m.Version}: {m.Files.Count} file(s), {m.TotalLength} bytes, signed by key {verified.SignedBy[..12]}{(m.Expires is { } e ? $", expires {e:yyyy-MM-dd}" : string.Empty)}");
+                Console.WriteLine($"OK {m.Name} {m.Version}: {m.Files.Count} file(s), {m.TotalLength} bytes, signed by {(verified.SignedBy.Contains(',', StringComparison.Ordinal) ? "keys" : "key")} {string.Join(",", verified.SignedBy.Split(',').Select(k => k[..12]))}{(m.Expires is { } e ? $", expires {e:yyyy-MM-dd}" : string.Empty)}");
             }
 
             return Task.FromResult(ExitCodes.Ok);

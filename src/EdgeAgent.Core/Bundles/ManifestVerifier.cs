@@ -83,12 +83,14 @@ public static partial class ManifestVerifier
         }
 
         var pae = Dsse.PreAuthEncoding(envelope.PayloadType, payload);
+        var verified = new List<string>();
         var sawKnownKey = false;
         string? badSignatureDetail = null;
         foreach (var signature in envelope.Signatures)
         {
-            if (signature?.KeyId is null || !trust.TryGet(signature.KeyId, out var key) || key is null)
+            if (signature?.KeyId is null || !trust.TryGet(signature.KeyId, out var key) || key is null || verified.Contains(signature.KeyId))
             {
+                // Unknown keys are ignored, and a key counts once however often it signed.
                 continue;
             }
 
@@ -116,10 +118,21 @@ public static partial class ManifestVerifier
 
             if (ok)
             {
-                return signature.KeyId;
+                verified.Add(signature.KeyId);
+                continue;
             }
 
             badSignatureDetail = $"signature by key {Short(signature.KeyId)} does not verify (a DER-encoded ECDSA P-256/SHA-256 signature over the DSSE PAE is expected)";
+        }
+
+        if (verified.Count >= trust.Threshold)
+        {
+            return string.Join(",", verified);
+        }
+
+        if (verified.Count > 0)
+        {
+            throw new BundleRejectedException(RejectionReason.BelowThreshold, $"manifest carries {verified.Count} valid signature(s) from trusted keys; this device needs {trust.Threshold}");
         }
 
         if (!sawKnownKey)

@@ -11,6 +11,17 @@ public sealed class TrustedKeys : IDisposable
 
     public int Count => _keys.Count;
 
+    /// <summary>How many distinct trusted keys must have signed a manifest (k of n). Default 1.</summary>
+    public int Threshold
+    {
+        get;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            field = value;
+        }
+    } = 1;
+
     /// <summary>Adds a PEM public key (SubjectPublicKeyInfo, <c>-----BEGIN PUBLIC KEY-----</c>); returns its key id.</summary>
     public string AddPem(string pem)
     {

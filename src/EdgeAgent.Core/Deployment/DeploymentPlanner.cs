@@ -69,6 +69,7 @@ public static class DeploymentPlanner
         reason is not null && (reason.StartsWith(Bundles.RejectionReason.Unsigned, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.UnknownKey, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.BadSignature, StringComparison.Ordinal)
+            || reason.StartsWith(Bundles.RejectionReason.BelowThreshold, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.WrongPayloadType, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.Expired, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.WrongArchitecture, StringComparison.Ordinal)

@@ -13,6 +13,13 @@ public static class BundleFileVerifier
         ArgumentNullException.ThrowIfNull(trust);
         var envelope = BundleArchive.ReadEnvelope(bundlePath);
         var manifest = ManifestVerifier.Verify(envelope, trust, policy ?? new VerificationPolicy(), now, out var signedBy);
+        CheckFiles(bundlePath, manifest);
+        return new Verified(manifest, envelope, signedBy);
+    }
+
+    /// <summary>Checks every file of the bundle against the manifest: length, each chunk hash, the whole-file hash.</summary>
+    public static void CheckFiles(string bundlePath, BundleManifest manifest)
+    {
         var buffer = new byte[1024 * 1024];
         BundleArchive.ForEachFile(bundlePath, manifest, (file, data) =>
         {
@@ -40,6 +47,5 @@ public static class BundleFileVerifier
                 throw new BundleRejectedException(RejectionReason.HashMismatch, $"'{file.Path}' does not match its sha256 in the manifest");
             }
         });
-        return new Verified(manifest, envelope, signedBy);
     }
 }

@@ -70,6 +70,7 @@ public static class AgentHost
         services.AddSingleton<ReconcileSignal>();
         services.AddSingleton<DesiredStateInbox>();
         services.AddSingleton<DeploymentStore>();
+        services.AddSingleton<AcceptedVersions>();
         services.AddSingleton<BundleStore>();
         services.AddSingleton<TrustStore>();
         services.AddSingleton<ChunkFetcher>();

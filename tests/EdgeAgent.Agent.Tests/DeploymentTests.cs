@@ -192,6 +192,40 @@ public sealed class DeploymentTests
     }
 
     [Fact]
+    public async Task A_downgrade_is_refused_even_after_a_restart_until_a_signed_rollback_is_published()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        await rig.DeployActiveAsync("1.0.0");
+        await rig.DeployActiveAsync("2.0.0", variant: 5);
+        await rig.StopAgentAsync();
+        await rig.StartAgentAsync();
+
+        await rig.DeployAsync("1.0.0");
+
+        var refused = await rig.WaitForReportedAsync("Failed", "1.0.0");
+        Assert.StartsWith("downgrade:", refused.GetProperty("reason").GetString());
+        Assert.Equal("2.0.0", refused.GetProperty("activeVersion").GetString());
+
+        // The operator signs 1.0.0 as a deliberate rollback from 2.0.0 and deploys it again.
+        using (var key = Fleet.Keys.SigningKeys.LoadPrivate(rig.Keys.PrivateKeyPath))
+        {
+            var rollback = Fleet.Bundles.BundleBuilder.Create(new Fleet.Bundles.BundleBuilder.Request
+            {
+                ModelPath = AgentRig.SampleModel,
+                Name = AgentRig.Model,
+                Version = "1.0.0",
+                Keys = [key],
+                OutPath = Path.Combine(rig.Work, "rollback.edgebundle"),
+                RollbackOf = "2.0.0",
+            });
+            await rig.PublishAsync(rollback);
+        }
+
+        await rig.DeployAsync("1.0.0");
+        await rig.WaitForReportedAsync("Active", "1.0.0");
+    }
+
+    [Fact]
     public async Task A_new_version_replaces_the_serving_one()
     {
         await using var rig = await AgentRig.StartAsync();

@@ -13,11 +13,13 @@ public sealed class BundleInstaller
     private readonly BundleStore _store;
     private readonly ChunkFetcher _chunks;
     private readonly TrustStore _trust;
+    private readonly AcceptedVersions _accepted;
     private readonly AgentOptions _options;
     private readonly TimeProvider _time;
 
-    public BundleInstaller(MqttSession mqtt, BundleStore store, ChunkFetcher chunks, TrustStore trust, IOptions<AgentOptions> options, TimeProvider time)
+    public BundleInstaller(MqttSession mqtt, BundleStore store, ChunkFetcher chunks, TrustStore trust, AcceptedVersions accepted, IOptions<AgentOptions> options, TimeProvider time)
     {
+        _accepted = accepted;
         ArgumentNullException.ThrowIfNull(options);
         _mqtt = mqtt;
         _store = store;
@@ -42,13 +44,18 @@ public sealed class BundleInstaller
         return (Verify(message.Payload, name, version), message.Payload);
     }
 
-    public BundleManifest Verify(byte[] envelope, string? name, string? version, bool ignoreExpiry = false) =>
+    /// <summary>
+    /// Verifies a manifest envelope for this device. <paramref name="reload"/> is for a version that was verified and
+    /// activated before (start-up): expiry and anti-rollback then do not apply.
+    /// </summary>
+    public BundleManifest Verify(byte[] envelope, string? name, string? version, bool reload = false) =>
         ManifestVerifier.Verify(envelope, _trust.Keys, new VerificationPolicy
         {
             ExpectedName = name,
             ExpectedVersion = version,
             Architecture = _options.Architecture,
-            IgnoreExpiry = ignoreExpiry,
+            IgnoreExpiry = reload,
+            HighestAccepted = reload || name is null ? null : _accepted.Highest(name),
         }, _time.GetUtcNow());
 
     public void EnsureDiskSpace(BundleManifest manifest)

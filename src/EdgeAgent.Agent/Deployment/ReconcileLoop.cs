@@ -22,6 +22,7 @@ public sealed class ReconcileLoop : BackgroundService
     private readonly DeploymentStore _store;
     private readonly BundleInstaller _installer;
     private readonly BundleStore _bundles;
+    private readonly AcceptedVersions _accepted;
     private readonly ModelCatalog _catalog;
     private readonly InferenceMeter _meter;
     private readonly EventLog _events;
@@ -36,6 +37,7 @@ public sealed class ReconcileLoop : BackgroundService
         DeploymentStore store,
         BundleInstaller installer,
         BundleStore bundles,
+        AcceptedVersions accepted,
         ModelCatalog catalog,
         InferenceMeter meter,
         EventLog events,
@@ -50,6 +52,7 @@ public sealed class ReconcileLoop : BackgroundService
         _store = store;
         _installer = installer;
         _bundles = bundles;
+        _accepted = accepted;
         _catalog = catalog;
         _meter = meter;
         _events = events;
@@ -176,11 +179,13 @@ public sealed class ReconcileLoop : BackgroundService
                 try
                 {
                     // Expiry guards installation, not a version already serving: a restart must not unload it.
-                    var manifest = _installer.Verify(File.ReadAllBytes(_bundles.EnvelopePath(record.Name, version)), record.Name, version, ignoreExpiry: true);
+                    var envelope = File.ReadAllBytes(_bundles.EnvelopePath(record.Name, version));
+                    var manifest = _installer.Verify(envelope, record.Name, version, reload: true);
                     _installer.VerifyInstalled(manifest);
                     var model = OnnxModel.Load(record.Name, version, _bundles.FilePath(record.Name, version, manifest.ModelFile!));
                     _catalog.Activate(model);
                     _meter.Track(record.Name, version);
+                    _accepted.Record(record.Name, version, ManifestVerifier.PayloadSha256(envelope));
                     Log.Recovered(_logger, record.Name, version);
                 }
                 catch (Exception ex) when (ex is IOException or BundleRejectedException or UnauthorizedAccessException)
@@ -258,6 +263,7 @@ public sealed class ReconcileLoop : BackgroundService
             Transition(name, version, DeploymentStates.Activating);
             _catalog.Activate(model);
             _meter.Track(name, version);
+            _accepted.Record(name, version, ManifestVerifier.PayloadSha256(envelope));
             _store.Update(name, r => r! with { ActiveVersion = version, State = DeploymentStates.Active, Reason = null, Updated = _time.GetUtcNow() });
             _events.Deployment(name, version, DeploymentStates.Active);
             Log.Activated(_logger, name, version);

@@ -48,8 +48,9 @@ internal static class BundleCommands
         var arch = new Option<string[]>("--arch") { Description = "Target architecture (x64, arm64); repeat; default any" };
         var expires = new Option<int?>("--expires-days") { Description = "Days until the manifest expires; default never" };
         var chunk = new Option<int>("--chunk-size") { Description = "Chunk size in bytes", DefaultValueFactory = _ => ChunkTable.DefaultChunkSize };
+        var rollbackOf = new Option<string?>("--rollback-of") { Description = "Sign this older version as a deliberate rollback from VERSION (devices refuse downgrades otherwise)" };
         var json = CommonOptions.Json();
-        var command = new Command("create", "Build and sign NAME-VERSION.edgebundle from an ONNX model") { model, name, version, key, output, arch, expires, chunk, json };
+        var command = new Command("create", "Build and sign NAME-VERSION.edgebundle from an ONNX model") { model, name, version, key, output, arch, expires, chunk, rollbackOf, json };
         command.SetAction((parse, _) => CliRunner.GuardAsync(() =>
         {
             var keys = parse.GetValue(key)!.Select(SigningKeys.LoadPrivate).ToList();
@@ -67,6 +68,7 @@ internal static class BundleCommands
                     Architectures = parse.GetValue(arch) ?? [],
                     ValidFor = parse.GetValue(expires) is { } days ? TimeSpan.FromDays(days) : null,
                     ChunkSize = parse.GetValue(chunk),
+                    RollbackOf = parse.GetValue(rollbackOf),
                 });
                 if (parse.GetValue(json))
                 {

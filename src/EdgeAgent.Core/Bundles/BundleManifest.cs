@@ -28,6 +28,12 @@ public sealed record BundleManifest
 
     [JsonPropertyName("files")] public required IReadOnlyList<BundleFileEntry> Files { get; init; }
 
+    /// <summary>
+    /// Signed permission to install this (older) version on a device that already accepted a higher one: the version
+    /// being rolled back from. Without it a device refuses any version lower than the highest it accepted.
+    /// </summary>
+    [JsonPropertyName("rollbackOf")] public string? RollbackOf { get; init; }
+
     [JsonPropertyName("inputs")] public IReadOnlyList<TensorSpec> Inputs { get; init; } = [];
 
     [JsonPropertyName("outputs")] public IReadOnlyList<TensorSpec> Outputs { get; init; } = [];

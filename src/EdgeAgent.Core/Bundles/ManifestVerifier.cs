@@ -72,6 +72,7 @@ public static partial class ManifestVerifier
         signedBy = VerifySignature(envelope, payload, trust);
         var manifest = ParseManifest(payload);
         CheckRules(manifest, policy, now);
+        CheckRollback(manifest, Convert.ToHexStringLower(SHA256.HashData(payload)), policy);
         return manifest;
     }
 
@@ -157,6 +158,48 @@ public static partial class ManifestVerifier
         }
     }
 
+    /// <summary>SHA-256 (lowercase hex) of an envelope's decoded payload: what a device records for an accepted version.</summary>
+    public static string PayloadSha256(ReadOnlySpan<byte> envelopeJson)
+    {
+        var envelope = JsonSerializer.Deserialize<DsseEnvelope>(envelopeJson, CoreJson.Options)
+            ?? throw new BundleRejectedException(RejectionReason.MalformedEnvelope, "envelope is empty");
+        return Convert.ToHexStringLower(SHA256.HashData(Convert.FromBase64String(envelope.Payload)));
+    }
+
+    /// <summary>
+    /// Anti-rollback: a version lower than the highest accepted is refused unless the signed manifest says
+    /// <c>rollbackOf</c> a version at least that high; the highest version itself is accepted again only with the same
+    /// manifest it was accepted with.
+    /// </summary>
+    private static void CheckRollback(BundleManifest m, string payloadSha256, VerificationPolicy policy)
+    {
+        if (policy.HighestAccepted is not { } highest || !SemVersion.TryParse(highest.Version, out var top))
+        {
+            return;
+        }
+
+        var version = SemVersion.Parse(m.Version);
+        if (version > top)
+        {
+            return;
+        }
+
+        if (version == top)
+        {
+            if (payloadSha256 != highest.ManifestSha256)
+            {
+                throw new BundleRejectedException(RejectionReason.Downgrade, $"version {m.Version} was already accepted with a different manifest; publish a new version instead of changing this one");
+            }
+
+            return;
+        }
+
+        if (m.RollbackOf is null || !SemVersion.TryParse(m.RollbackOf, out var from) || from < top)
+        {
+            throw new BundleRejectedException(RejectionReason.Downgrade, $"version {m.Version} is lower than {highest.Version}, the highest this device accepted; a rollback must be signed with rollbackOf {highest.Version} or higher");
+        }
+    }
+
     /// <summary>The manifest's own rules (names, expiry, architecture, paths, chunk table), without the signature check.</summary>
     public static void CheckRules(BundleManifest m, VerificationPolicy policy, DateTimeOffset now)
     {
@@ -175,6 +218,11 @@ public static partial class ManifestVerifier
         if (!SemVersion.TryParse(m.Version, out var semver) || semver.HasBuildMetadata)
         {
             throw new BundleRejectedException(RejectionReason.MalformedManifest, $"version '{m.Version}' is not a semantic version without build metadata");
+        }
+
+        if (m.RollbackOf is not null && (!SemVersion.TryParse(m.RollbackOf, out var rollbackOf) || rollbackOf <= semver))
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"rollbackOf '{m.RollbackOf}' must be a semantic version higher than {m.Version}");
         }
 
         if (policy.ExpectedName is not null && m.Name != policy.ExpectedName)

@@ -9,6 +9,7 @@ public static class RejectionReason
     public const string UnknownKey = "unknown-key";
     public const string BadSignature = "bad-signature";
     public const string BelowThreshold = "below-threshold";
+    public const string Downgrade = "downgrade";
     public const string MalformedManifest = "malformed-manifest";
     public const string NameMismatch = "name-mismatch";
     public const string VersionMismatch = "version-mismatch";

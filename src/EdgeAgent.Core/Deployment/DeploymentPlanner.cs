@@ -70,6 +70,7 @@ public static class DeploymentPlanner
             || reason.StartsWith(Bundles.RejectionReason.UnknownKey, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.BadSignature, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.BelowThreshold, StringComparison.Ordinal)
+            || reason.StartsWith(Bundles.RejectionReason.Downgrade, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.WrongPayloadType, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.Expired, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.WrongArchitecture, StringComparison.Ordinal)

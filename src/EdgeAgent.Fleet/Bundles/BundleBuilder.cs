@@ -26,6 +26,9 @@ public static class BundleBuilder
 
         public int ChunkSize { get; init; } = ChunkTable.DefaultChunkSize;
 
+        /// <summary>Marks this release as a signed rollback from that (higher) version.</summary>
+        public string? RollbackOf { get; init; }
+
         public DateTimeOffset Now { get; init; } = DateTimeOffset.UtcNow;
     }
 
@@ -49,6 +52,11 @@ public static class BundleBuilder
         if (semver.HasBuildMetadata)
         {
             throw new ArgumentException($"version '{request.Version}' carries build metadata ('+'), which cannot appear in an MQTT topic; use a pre-release tag such as 1.0.0-build.5");
+        }
+
+        if (request.RollbackOf is not null && (!SemVersion.TryParse(request.RollbackOf, out var from) || from <= semver))
+        {
+            throw new ArgumentException($"rollback-of '{request.RollbackOf}' must be a semantic version higher than {request.Version}");
         }
 
         if (request.ChunkSize is < 1 or > VerificationPolicy.DefaultMaxChunkSize)
@@ -75,6 +83,7 @@ public static class BundleBuilder
             Created = request.Now,
             Expires = request.ValidFor is { } valid ? request.Now + valid : null,
             Architectures = request.Architectures,
+            RollbackOf = request.RollbackOf,
             Model = ModelFileName,
             Files = [file],
             Inputs = inputs,

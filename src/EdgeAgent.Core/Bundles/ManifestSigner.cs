@@ -15,8 +15,15 @@ public static class ManifestSigner
             throw new ArgumentException("at least one signing key is needed", nameof(keys));
         }
 
-        var payload = JsonSerializer.SerializeToUtf8Bytes(manifest, CoreJson.Options);
-        var pae = Dsse.PreAuthEncoding(DsseEnvelope.ManifestPayloadType, payload);
+        return SignPayload(DsseEnvelope.ManifestPayloadType, JsonSerializer.SerializeToUtf8Bytes(manifest, CoreJson.Options), keys);
+    }
+
+    /// <summary>Signs any payload into a DSSE envelope with ECDSA P-256 / SHA-256 (DER) signatures, one per key.</summary>
+    public static DsseEnvelope SignPayload(string payloadType, byte[] payload, IReadOnlyList<ECDsa> keys)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        ArgumentNullException.ThrowIfNull(keys);
+        var pae = Dsse.PreAuthEncoding(payloadType, payload);
         var signatures = new List<DsseSignature>(keys.Count);
         foreach (var key in keys)
         {
@@ -27,7 +34,7 @@ public static class ManifestSigner
 
         return new DsseEnvelope
         {
-            PayloadType = DsseEnvelope.ManifestPayloadType,
+            PayloadType = payloadType,
             Payload = Convert.ToBase64String(payload),
             Signatures = signatures,
         };

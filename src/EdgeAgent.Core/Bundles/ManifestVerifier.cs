@@ -69,18 +69,22 @@ public static partial class ManifestVerifier
             throw new BundleRejectedException(RejectionReason.MalformedEnvelope, "payload is not base64");
         }
 
-        signedBy = VerifySignature(envelope, payload, trust);
+        signedBy = VerifySignature(envelope, payload, trust, "manifest");
         var manifest = ParseManifest(payload);
         CheckRules(manifest, policy, now);
         CheckRollback(manifest, Convert.ToHexStringLower(SHA256.HashData(payload)), policy);
         return manifest;
     }
 
-    private static string VerifySignature(DsseEnvelope envelope, byte[] payload, TrustedKeys trust)
+    /// <summary>
+    /// Checks that valid signatures by <see cref="TrustedKeys.Threshold"/> distinct keys of <paramref name="trust"/> cover
+    /// the DSSE PAE of the payload; returns their key ids, comma-separated. <paramref name="what"/> names the document in errors.
+    /// </summary>
+    internal static string VerifySignature(DsseEnvelope envelope, byte[] payload, TrustedKeys trust, string what)
     {
         if (envelope.Signatures is null || envelope.Signatures.Count == 0)
         {
-            throw new BundleRejectedException(RejectionReason.Unsigned, "manifest carries no signature");
+            throw new BundleRejectedException(RejectionReason.Unsigned, $"{what} carries no signature");
         }
 
         var pae = Dsse.PreAuthEncoding(envelope.PayloadType, payload);
@@ -133,13 +137,13 @@ public static partial class ManifestVerifier
 
         if (verified.Count > 0)
         {
-            throw new BundleRejectedException(RejectionReason.BelowThreshold, $"manifest carries {verified.Count} valid signature(s) from trusted keys; this device needs {trust.Threshold}");
+            throw new BundleRejectedException(RejectionReason.BelowThreshold, $"{what} carries {verified.Count} valid signature(s) from trusted keys; {trust.Threshold} are needed");
         }
 
         if (!sawKnownKey)
         {
             var ids = string.Join(", ", envelope.Signatures.Select(s => Short(s?.KeyId)));
-            throw new BundleRejectedException(RejectionReason.UnknownKey, $"manifest is signed only by keys this device does not trust ({ids})");
+            throw new BundleRejectedException(RejectionReason.UnknownKey, $"{what} is signed only by keys this device does not trust ({ids})");
         }
 
         throw new BundleRejectedException(RejectionReason.BadSignature, badSignatureDetail ?? "no valid signature");

@@ -33,7 +33,7 @@ public sealed class ThresholdTests
         var ex = Rejected(Signed(Manifest(), a), trust);
 
         Assert.Equal(RejectionReason.BelowThreshold, ex.Reason);
-        Assert.Contains("needs 2", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("2 are needed", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -123,6 +123,42 @@ public sealed class BundleCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Root_rotation_drill_with_edgectl_revokes_the_old_key()
+    {
+        foreach (var name in new[] { "old", "ops1", "ops2" })
+        {
+            await Edgectl.RunAsync("keys", "generate", "--out", _work, "--name", name);
+        }
+
+        string Pub(string n) => Path.Combine(_work, $"{n}.pub.pem");
+        string Key(string n) => Path.Combine(_work, $"{n}.key.pem");
+        var v1 = Path.Combine(_work, "root-v1.json");
+        var v2 = Path.Combine(_work, "root-v2.json");
+        var first = await Edgectl.RunAsync("keys", "rotate", "--key", Pub("old"), "--key", Pub("ops1"), "--threshold", "1", "--sign", Key("old"), "--out", v1);
+        Assert.True(first.Code == 0, first.Stderr);
+        var bundle = Path.Combine(_work, "b.edgebundle");
+        await Edgectl.RunAsync("bundle", "create", "--model", Model, "--name", "vibration", "--version", "1.0.0", "--key", Key("old"), "--out", bundle);
+        Assert.Equal(0, (await Edgectl.RunAsync("bundle", "verify", bundle, "--trust", v1)).Code);
+
+        // Rotation without a signature by the current root's keys is refused before anything is written.
+        var unauthorised = await Edgectl.RunAsync("keys", "rotate", "--current", v1, "--key", Pub("ops1"), "--key", Pub("ops2"), "--sign", Key("ops2"), "--out", v2);
+        Assert.Equal(3, unauthorised.Code);
+        Assert.False(File.Exists(v2));
+
+        var rotate = await Edgectl.RunAsync("keys", "rotate", "--current", v1, "--key", Pub("ops1"), "--key", Pub("ops2"), "--threshold", "1", "--sign", Key("ops1"), "--out", v2);
+        Assert.True(rotate.Code == 0, rotate.Stderr);
+        var show = await Edgectl.RunAsync("keys", "show", v2, "--json");
+        using (var doc = System.Text.Json.JsonDocument.Parse(show.Stdout))
+        {
+            Assert.Equal(2, doc.RootElement.GetProperty("version").GetInt32());
+        }
+
+        var revoked = await Edgectl.RunAsync("bundle", "verify", bundle, "--trust", v2);
+        Assert.Equal(3, revoked.Code);
+        Assert.Contains("unknown-key", revoked.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Deploy_names_a_bad_version_before_connecting()
     {
         var deploy = await Edgectl.RunAsync("deploy", "--device", "dev-1", "--model", "vibration", "--version", "1.0", "--broker", "mqtt://127.0.0.1:1");

@@ -95,18 +95,21 @@ internal static class BundleCommands
         var file = new Argument<string>("file") { Description = "The .edgebundle file" };
         var trust = new Option<string[]>("--trust") { Description = "Trusted public key PEM (repeat for several)", Required = true };
         var arch = new Option<string?>("--arch") { Description = "Also check the bundle targets this architecture" };
-        var threshold = new Option<int>("--threshold") { Description = "How many distinct --trust keys must have signed (k of n)", DefaultValueFactory = _ => 1 };
+        var threshold = new Option<int?>("--threshold") { Description = "How many distinct --trust keys must have signed (k of n); default 1, or the threshold of a root.json given as --trust" };
         var json = CommonOptions.Json();
         var command = new Command("verify", "Verify a bundle's signature and every file's hashes, as a device would") { file, trust, arch, threshold, json };
         command.SetAction((parse, _) => CliRunner.GuardAsync(() =>
         {
             using var keys = LoadTrust(parse.GetValue(trust)!);
-            if (parse.GetValue(threshold) < 1 || parse.GetValue(threshold) > keys.Count)
+            if (parse.GetValue(threshold) is { } k)
             {
-                return Task.FromResult(CliRunner.Fail(ExitCodes.Usage, $"--threshold must be between 1 and the {keys.Count} distinct --trust key(s)"));
-            }
+                if (k < 1 || k > keys.Count)
+                {
+                    return Task.FromResult(CliRunner.Fail(ExitCodes.Usage, $"--threshold must be between 1 and the {keys.Count} distinct --trust key(s)"));
+                }
 
-            keys.Threshold = parse.GetValue(threshold);
+                keys.Threshold = k;
+            }
             var verified = BundleFileVerifier.Verify(parse.GetValue(file)!, keys, DateTimeOffset.UtcNow, new VerificationPolicy { Architecture = parse.GetValue(arch) });
             var m = verified.Manifest;
             if (parse.GetValue(json))
@@ -187,7 +190,21 @@ internal static class BundleCommands
 
             try
             {
-                keys.AddPem(File.ReadAllText(path));
+                var text = File.ReadAllText(path);
+                if (text.TrimStart().StartsWith('{'))
+                {
+                    // A root.json: its keys, and its threshold unless --threshold says otherwise.
+                    var root = Fleet.Keys.TrustRootFiles.Load(path, DateTimeOffset.UtcNow);
+                    foreach (var key in root.Keys)
+                    {
+                        keys.AddPem(key.PublicKey);
+                    }
+
+                    keys.Threshold = root.Threshold;
+                    continue;
+                }
+
+                keys.AddPem(text);
             }
             catch (System.Security.Cryptography.CryptographicException ex)
             {

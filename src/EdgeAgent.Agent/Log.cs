@@ -53,6 +53,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2008, Level = LogLevel.Error, Message = "Reconcile loop error")]
     public static partial void ReconcileError(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Trust root rotated to v{Version}: {Threshold} of {Keys} key(s)")]
+    public static partial void TrustRootRotated(ILogger logger, int version, int threshold, int keys);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Trust root refused: {Reason}")]
+    public static partial void TrustRootRefused(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "{Model} {Version}: {State}")]
     public static partial void StateChanged(ILogger logger, string model, string version, string state);
 

@@ -16,6 +16,8 @@ public sealed class ConfigTests : IDisposable
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Uri":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "unknown key Mqtt:Uri")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Telemtry":{}}""", "unknown section 'Telemtry'")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":"KEY"}}""", "Trust:PublicKeys must be a list of files")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"],"Root":"KEY"}}""", "Trust:Root and Trust:PublicKeys are alternatives")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"Root":"KEY"}}""", "Trust:Root (")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK","ApiListen":"0.0.0.0:8080"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:ApiListen '0.0.0.0:8080' must be a loopback address")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Telemetry":{"WindowSeconds":"abc"}}""", "Telemetry:WindowSeconds")]
     public async Task Bad_config_prints_one_line_naming_the_key_and_exits_2(string json, string expected)

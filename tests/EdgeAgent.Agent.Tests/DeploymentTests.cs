@@ -226,6 +226,37 @@ public sealed class DeploymentTests
     }
 
     [Fact]
+    public async Task A_root_published_on_mqtt_rotates_the_keys_and_the_revoked_key_signs_nothing_that_deploys()
+    {
+        var work = Directory.CreateTempSubdirectory("edgeagent-root-").FullName;
+        var first = Fleet.Keys.SigningKeys.Generate(work, "first");
+        var next = Fleet.Keys.SigningKeys.Generate(work, "next");
+        using var firstKey = Fleet.Keys.SigningKeys.LoadPrivate(first.PrivateKeyPath);
+        using var nextKey = Fleet.Keys.SigningKeys.LoadPrivate(next.PrivateKeyPath);
+        var v1 = Fleet.Keys.TrustRootFiles.Write(new Fleet.Keys.TrustRootFiles.Request { PublicKeyPaths = [first.PublicKeyPath], Threshold = 1, Signers = [firstKey], OutPath = Path.Combine(work, "root-v1.json") });
+        Assert.Equal(1, v1.Version);
+        await using var rig = await AgentRig.StartAsync(overrides: new() { ["Trust:PublicKeys:0"] = null, ["Trust:Root"] = Path.Combine(work, "root-v1.json") });
+        await rig.PublishAsync(rig.BuildBundle("1.0.0", keyPath: first.PrivateKeyPath));
+        await rig.DeployAsync("1.0.0");
+        await rig.WaitForReportedAsync("Active", "1.0.0");
+
+        Fleet.Keys.TrustRootFiles.Write(new Fleet.Keys.TrustRootFiles.Request { CurrentPath = Path.Combine(work, "root-v1.json"), PublicKeyPaths = [next.PublicKeyPath], Threshold = 1, Signers = [firstKey, nextKey], OutPath = Path.Combine(work, "root-v2.json") });
+        await rig.PublishRawAsync(Topics.TrustRoot(), File.ReadAllBytes(Path.Combine(work, "root-v2.json")));
+        await Wait.UntilAsync(() => rig.LastMessage("reported") is { } doc && doc.RootElement.TryGetProperty("trustRoot", out var root) && root.GetProperty("version").GetInt32() == 2, Wait.Default, "reported trust root v2");
+
+        await rig.PublishAsync(rig.BuildBundle("1.1.0", variant: 6, keyPath: first.PrivateKeyPath));
+        await rig.DeployAsync("1.1.0");
+        var refused = await rig.WaitForReportedAsync("Failed", "1.1.0");
+        Assert.StartsWith("unknown-key:", refused.GetProperty("reason").GetString());
+
+        await rig.PublishAsync(rig.BuildBundle("1.1.0", variant: 6, keyPath: next.PrivateKeyPath));
+        await rig.DeployAsync("1.1.0");
+        await rig.WaitForReportedAsync("Active", "1.1.0");
+        Assert.True(File.Exists(Path.Combine(rig.StateDirectory, "trust-root.json")));
+        Directory.Delete(work, recursive: true);
+    }
+
+    [Fact]
     public async Task A_new_version_replaces_the_serving_one()
     {
         await using var rig = await AgentRig.StartAsync();

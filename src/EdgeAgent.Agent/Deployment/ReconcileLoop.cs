@@ -23,6 +23,7 @@ public sealed class ReconcileLoop : BackgroundService
     private readonly BundleInstaller _installer;
     private readonly BundleStore _bundles;
     private readonly AcceptedVersions _accepted;
+    private readonly TrustStore _trust;
     private readonly ModelCatalog _catalog;
     private readonly InferenceMeter _meter;
     private readonly EventLog _events;
@@ -38,6 +39,7 @@ public sealed class ReconcileLoop : BackgroundService
         BundleInstaller installer,
         BundleStore bundles,
         AcceptedVersions accepted,
+        TrustStore trust,
         ModelCatalog catalog,
         InferenceMeter meter,
         EventLog events,
@@ -53,6 +55,7 @@ public sealed class ReconcileLoop : BackgroundService
         _installer = installer;
         _bundles = bundles;
         _accepted = accepted;
+        _trust = trust;
         _catalog = catalog;
         _meter = meter;
         _events = events;
@@ -69,6 +72,7 @@ public sealed class ReconcileLoop : BackgroundService
 
     private long _passes;
     private long _seenGeneration;
+    private byte[]? _pendingRoot;
     private CancellationTokenSource? _deployment;
     private (string Model, string Version)? _deploying;
 
@@ -86,12 +90,23 @@ public sealed class ReconcileLoop : BackgroundService
         }
 
         _mqtt.AddStandingSubscription(_mqtt.Topics.DeviceDesired(_options.DeviceId), _desired.Receive);
+        _mqtt.AddStandingSubscription(_mqtt.Topics.TrustRoot(), message =>
+        {
+            // Only recorded here; the loop verifies it (no crypto or disk I/O on the MQTT receive path).
+            Volatile.Write(ref _pendingRoot, message.Payload);
+            _signal.Wake();
+        });
         var retry = TimeSpan.FromSeconds(_options.RetryIntervalSeconds);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 _desired.Persist();
+                if (Interlocked.Exchange(ref _pendingRoot, null) is { Length: > 0 } root && _trust.Offer(root))
+                {
+                    _events.TrustRoot(_trust.Root!.Version);
+                }
+
                 ResetAttemptsOnNewDesiredState();
                 var plan = DeploymentPlanner.Plan(_desired.Current, _store.Snapshot(), _options.MaxAttempts);
                 foreach (var step in plan.Steps)

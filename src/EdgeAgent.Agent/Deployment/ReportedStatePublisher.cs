@@ -17,18 +17,21 @@ public sealed class ReportedStatePublisher : BackgroundService
     private readonly MqttSession _mqtt;
     private readonly DeploymentStore _store;
     private readonly DesiredStateInbox _desired;
+    private readonly TrustStore _trust;
     private readonly AgentOptions _agent;
     private readonly TimeProvider _time;
     private readonly WakeSignal _wake = new();
     private readonly ILogger<ReportedStatePublisher> _logger;
 
-    public ReportedStatePublisher(MqttSession mqtt, DeploymentStore store, DesiredStateInbox desired, IOptions<AgentOptions> agent, TimeProvider time, ILogger<ReportedStatePublisher> logger)
+    public ReportedStatePublisher(MqttSession mqtt, DeploymentStore store, DesiredStateInbox desired, TrustStore trust, IOptions<AgentOptions> agent, TimeProvider time, ILogger<ReportedStatePublisher> logger)
     {
         _logger = logger;
         ArgumentNullException.ThrowIfNull(agent);
         _mqtt = mqtt;
         _store = store;
         _desired = desired;
+        _trust = trust;
+        _trust.Changed += (_, _) => Wake();
         _agent = agent.Value;
         _time = time;
         _store.Changed += (_, _) => Wake();
@@ -75,6 +78,8 @@ public sealed class ReportedStatePublisher : BackgroundService
         architecture = _agent.Architecture,
         updated = _time.GetUtcNow(),
         desiredError = _desired.LastError,
+        trustRoot = _trust.Root is { } root ? new { version = root.Version, threshold = root.Threshold, keys = root.Keys.Select(k => k.KeyId) } : null,
+        trustRootError = _trust.LastRootError,
         models = ModelStateReport.Of(_store),
     };
 

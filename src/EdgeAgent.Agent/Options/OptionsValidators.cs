@@ -104,9 +104,34 @@ internal sealed class OptionsValidators :
     public ValidateOptionsResult Validate(string? name, TrustOptions options)
     {
         var errors = new List<string>();
+        if (!string.IsNullOrEmpty(options.Root))
+        {
+            if (options.PublicKeys.Count > 0)
+            {
+                errors.Add("Trust:Root and Trust:PublicKeys are alternatives: set one of them");
+            }
+            else if (!File.Exists(options.Root))
+            {
+                errors.Add($"Trust:Root file not found: {options.Root}");
+            }
+            else
+            {
+                try
+                {
+                    TrustRoot.VerifyInitial(File.ReadAllBytes(options.Root), DateTimeOffset.UtcNow);
+                }
+                catch (BundleRejectedException ex)
+                {
+                    errors.Add($"Trust:Root ({options.Root}) is refused: {ex.Describe()}");
+                }
+            }
+
+            return Result(errors);
+        }
+
         if (options.PublicKeys.Count == 0)
         {
-            errors.Add("Trust:PublicKeys needs at least one public key file");
+            errors.Add("Trust:PublicKeys needs at least one public key file (or Trust:Root a root.json)");
         }
 
         using var keys = new TrustedKeys();

@@ -22,6 +22,12 @@ public sealed class EventLog
         _time = time;
     }
 
+    public void TrustRoot(int version)
+    {
+        var timestamp = _time.GetUtcNow();
+        _outbox.Enqueue(Kind, seq => JsonSerializer.Serialize(new { seq, deviceId = _deviceId, type = "trust-root", version, state = "Active", timestamp }, CoreJson.Options));
+    }
+
     public void Deployment(string model, string version, string state, string? reason = null)
     {
         var timestamp = _time.GetUtcNow();

@@ -21,6 +21,9 @@ public sealed class Topics
 
     public string Blob(string sha256, int index) => $"{Prefix}/blobs/{sha256}/{index}";
 
+    /// <summary>The retained trust root (root.json envelope) that devices take as a rotation.</summary>
+    public string TrustRoot() => $"{Prefix}/trust/root";
+
     public string Status(string deviceId) => Device(deviceId, "status");
 
     public string Reported(string deviceId) => Device(deviceId, "reported");

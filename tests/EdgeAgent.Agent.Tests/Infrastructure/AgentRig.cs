@@ -100,7 +100,15 @@ public sealed class AgentRig : IAsyncDisposable
         };
         foreach (var (key, value) in _overrides)
         {
-            settings[key] = value;
+            // A null override removes a default setting.
+            if (value is null)
+            {
+                settings.Remove(key);
+            }
+            else
+            {
+                settings[key] = value;
+            }
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();

@@ -57,6 +57,18 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         }
     }
 
+    /// <summary>Disconnects one client (as a broker restart or a network drop would for that device).</summary>
+    public async Task DisconnectClientAsync(string clientId)
+    {
+        foreach (var client in await _server.GetClientsAsync())
+        {
+            if (client.Id == clientId)
+            {
+                await client.DisconnectAsync();
+            }
+        }
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -54,6 +54,7 @@ public sealed class BundleInstaller
             ExpectedName = name,
             ExpectedVersion = version,
             Architecture = _options.Architecture,
+            DeviceType = _options.DeviceType ?? string.Empty,
             IgnoreExpiry = reload,
             HighestAccepted = reload || name is null ? null : _accepted.Highest(name),
         }, _time.GetUtcNow());

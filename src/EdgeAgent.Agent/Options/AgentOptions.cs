@@ -16,6 +16,9 @@ public sealed class AgentOptions
     /// <summary>Optional loopback TCP endpoint for the local API, e.g. <c>127.0.0.1:8080</c>. Off by default.</summary>
     public string? ApiListen { get; set; }
 
+    /// <summary>This device's type (e.g. <c>pump-controller-v2</c>); bundles that name device types must name it.</summary>
+    public string? DeviceType { get; set; }
+
     /// <summary>Architecture this device reports and accepts bundles for; defaults to the running process's.</summary>
     public string Architecture { get; set; } = RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant();
 

@@ -48,9 +48,10 @@ internal static class BundleCommands
         var arch = new Option<string[]>("--arch") { Description = "Target architecture (x64, arm64); repeat; default any" };
         var expires = new Option<int?>("--expires-days") { Description = "Days until the manifest expires; default never" };
         var chunk = new Option<int>("--chunk-size") { Description = "Chunk size in bytes", DefaultValueFactory = _ => ChunkTable.DefaultChunkSize };
+        var deviceType = new Option<string[]>("--device-type") { Description = "Target device type; repeat; default any" };
         var rollbackOf = new Option<string?>("--rollback-of") { Description = "Sign this older version as a deliberate rollback from VERSION (devices refuse downgrades otherwise)" };
         var json = CommonOptions.Json();
-        var command = new Command("create", "Build and sign NAME-VERSION.edgebundle from an ONNX model") { model, name, version, key, output, arch, expires, chunk, rollbackOf, json };
+        var command = new Command("create", "Build and sign NAME-VERSION.edgebundle from an ONNX model") { model, name, version, key, output, arch, deviceType, expires, chunk, rollbackOf, json };
         command.SetAction((parse, _) => CliRunner.GuardAsync(() =>
         {
             var keys = parse.GetValue(key)!.Select(SigningKeys.LoadPrivate).ToList();
@@ -66,6 +67,7 @@ internal static class BundleCommands
                     Keys = keys,
                     OutPath = parse.GetValue(output) ?? $"{n}-{v}.edgebundle",
                     Architectures = parse.GetValue(arch) ?? [],
+                    DeviceTypes = parse.GetValue(deviceType) ?? [],
                     ValidFor = parse.GetValue(expires) is { } days ? TimeSpan.FromDays(days) : null,
                     ChunkSize = parse.GetValue(chunk),
                     RollbackOf = parse.GetValue(rollbackOf),
@@ -95,9 +97,10 @@ internal static class BundleCommands
         var file = new Argument<string>("file") { Description = "The .edgebundle file" };
         var trust = new Option<string[]>("--trust") { Description = "Trusted public key PEM (repeat for several)", Required = true };
         var arch = new Option<string?>("--arch") { Description = "Also check the bundle targets this architecture" };
+        var verifyDeviceType = new Option<string?>("--device-type") { Description = "Also check the bundle targets this device type" };
         var threshold = new Option<int?>("--threshold") { Description = "How many distinct --trust keys must have signed (k of n); default 1, or the threshold of a root.json given as --trust" };
         var json = CommonOptions.Json();
-        var command = new Command("verify", "Verify a bundle's signature and every file's hashes, as a device would") { file, trust, arch, threshold, json };
+        var command = new Command("verify", "Verify a bundle's signature and every file's hashes, as a device would") { file, trust, arch, verifyDeviceType, threshold, json };
         command.SetAction((parse, _) => CliRunner.GuardAsync(() =>
         {
             using var keys = LoadTrust(parse.GetValue(trust)!);
@@ -110,7 +113,7 @@ internal static class BundleCommands
 
                 keys.Threshold = k;
             }
-            var verified = BundleFileVerifier.Verify(parse.GetValue(file)!, keys, DateTimeOffset.UtcNow, new VerificationPolicy { Architecture = parse.GetValue(arch) });
+            var verified = BundleFileVerifier.Verify(parse.GetValue(file)!, keys, DateTimeOffset.UtcNow, new VerificationPolicy { Architecture = parse.GetValue(arch), DeviceType = parse.GetValue(verifyDeviceType) });
             var m = verified.Manifest;
             if (parse.GetValue(json))
             {

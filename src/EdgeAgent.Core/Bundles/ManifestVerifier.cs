@@ -249,6 +249,12 @@ public static partial class ManifestVerifier
             throw new BundleRejectedException(RejectionReason.WrongArchitecture, $"bundle targets {string.Join(", ", m.Architectures)}, this device is {policy.Architecture}");
         }
 
+        if (policy.DeviceType is not null && m.DeviceTypes.Count > 0 && !m.DeviceTypes.Contains(policy.DeviceType, StringComparer.OrdinalIgnoreCase))
+        {
+            var device = policy.DeviceType.Length == 0 ? "this device has no Agent:DeviceType" : $"this device is {policy.DeviceType}";
+            throw new BundleRejectedException(RejectionReason.WrongDeviceType, $"bundle targets device types {string.Join(", ", m.DeviceTypes)}, {device}");
+        }
+
         if (m.Files is null || m.Files.Count == 0 || m.Files.Count > policy.MaxFiles)
         {
             throw new BundleRejectedException(RejectionReason.MalformedManifest, $"manifest must list 1 to {policy.MaxFiles} files");

@@ -15,6 +15,7 @@ public static class RejectionReason
     public const string VersionMismatch = "version-mismatch";
     public const string Expired = "expired";
     public const string WrongArchitecture = "wrong-architecture";
+    public const string WrongDeviceType = "wrong-device-type";
     public const string UnsafePath = "unsafe-path";
     public const string BadChunkTable = "bad-chunk-table";
     public const string TooLarge = "too-large";

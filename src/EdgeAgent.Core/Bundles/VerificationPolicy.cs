@@ -12,6 +12,9 @@ public sealed record VerificationPolicy
     /// <summary>This device's architecture (<c>x64</c>, <c>arm64</c>); null skips the check.</summary>
     public string? Architecture { get; init; }
 
+    /// <summary>This device's type (<c>Agent:DeviceType</c>; empty when it has none); null skips the check.</summary>
+    public string? DeviceType { get; init; }
+
     /// <summary>The highest version of this model the device accepted (and the digest of that manifest); null skips the anti-rollback check.</summary>
     public AcceptedVersion? HighestAccepted { get; init; }
 

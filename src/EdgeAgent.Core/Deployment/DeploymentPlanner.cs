@@ -74,6 +74,7 @@ public static class DeploymentPlanner
             || reason.StartsWith(Bundles.RejectionReason.WrongPayloadType, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.Expired, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.WrongArchitecture, StringComparison.Ordinal)
+            || reason.StartsWith(Bundles.RejectionReason.WrongDeviceType, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.UnsafePath, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.NameMismatch, StringComparison.Ordinal)
             || reason.StartsWith(Bundles.RejectionReason.VersionMismatch, StringComparison.Ordinal));

@@ -22,6 +22,8 @@ public static class BundleBuilder
 
         public IReadOnlyList<string> Architectures { get; init; } = [];
 
+        public IReadOnlyList<string> DeviceTypes { get; init; } = [];
+
         public TimeSpan? ValidFor { get; init; }
 
         public int ChunkSize { get; init; } = ChunkTable.DefaultChunkSize;
@@ -83,6 +85,7 @@ public static class BundleBuilder
             Created = request.Now,
             Expires = request.ValidFor is { } valid ? request.Now + valid : null,
             Architectures = request.Architectures,
+            DeviceTypes = request.DeviceTypes,
             RollbackOf = request.RollbackOf,
             Model = ModelFileName,
             Files = [file],

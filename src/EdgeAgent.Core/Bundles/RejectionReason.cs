@@ -4,6 +4,7 @@ namespace EdgeAgent.Core.Bundles;
 public static class RejectionReason
 {
     public const string MalformedEnvelope = "malformed-envelope";
+    public const string MalformedArchive = "malformed-archive";
     public const string WrongPayloadType = "wrong-payload-type";
     public const string Unsigned = "unsigned";
     public const string UnknownKey = "unknown-key";

@@ -100,7 +100,7 @@ public static class TrustRoot
             {
                 ecdsa.ImportFromPem(key.PublicKey);
             }
-            catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+            catch (Exception ex) when (ex is ArgumentException or CryptographicException or PlatformNotSupportedException)
             {
                 throw new BundleRejectedException(RootInvalid, $"root key {key.KeyId} is not a PEM public key ({ex.Message})");
             }

@@ -38,7 +38,7 @@ public sealed class TrustedKeys : IDisposable
             key.ImportFromPem(pem);
             ManifestSigner.EnsureP256(key);
         }
-        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException or PlatformNotSupportedException)
         {
             key.Dispose();
             throw new CryptographicException($"not an EC P-256 public key in PEM form: {ex.Message}", ex);

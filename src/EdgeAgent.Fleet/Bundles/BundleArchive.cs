@@ -33,7 +33,9 @@ public static class BundleArchive
     }
 
     /// <summary>Reads the envelope bytes of a bundle file without extracting anything else.</summary>
-    public static byte[] ReadEnvelope(string bundlePath)
+    public static byte[] ReadEnvelope(string bundlePath) => Guard(bundlePath, () => ReadEnvelopeCore(bundlePath));
+
+    private static byte[] ReadEnvelopeCore(string bundlePath)
     {
         using var stream = OpenBundle(bundlePath);
         using var reader = new TarReader(stream);
@@ -59,7 +61,27 @@ public static class BundleArchive
     /// Streams each regular file entry listed in the verified manifest to <paramref name="visit"/> after checking its
     /// declared length. Entries not in the manifest, links and unsafe names are refused.
     /// </summary>
-    public static void ForEachFile(string bundlePath, BundleManifest manifest, Action<BundleFileEntry, Stream> visit)
+    public static void ForEachFile(string bundlePath, BundleManifest manifest, Action<BundleFileEntry, Stream> visit) =>
+        Guard(bundlePath, () =>
+        {
+            ForEachFileCore(bundlePath, manifest, visit);
+            return true;
+        });
+
+    /// <summary>A damaged tar (bad header, checksum, truncation) is a refusal like any other, not a crash.</summary>
+    private static T Guard<T>(string bundlePath, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException or ArgumentException or OverflowException)
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedArchive, $"{Path.GetFileName(bundlePath)} is not a readable bundle tar ({ex.Message})");
+        }
+    }
+
+    private static void ForEachFileCore(string bundlePath, BundleManifest manifest, Action<BundleFileEntry, Stream> visit)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(visit);

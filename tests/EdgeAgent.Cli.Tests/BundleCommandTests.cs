@@ -159,6 +159,24 @@ public sealed class BundleCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Inspect_shows_the_manifest_and_says_it_is_not_verified()
+    {
+        await Edgectl.RunAsync("keys", "generate", "--out", _work);
+        var bundle = Path.Combine(_work, "b.edgebundle");
+        await Edgectl.RunAsync("bundle", "create", "--model", Model, "--name", "vibration", "--version", "4.2.0", "--key", Path.Combine(_work, "release.key.pem"), "--device-type", "pump-v2", "--out", bundle);
+
+        var text = await Edgectl.RunAsync("bundle", "inspect", bundle);
+        var json = await Edgectl.RunAsync("bundle", "inspect", bundle, "--json");
+
+        Assert.Equal(0, text.Code);
+        Assert.StartsWith("vibration 4.2.0 (NOT VERIFIED", text.Stdout, StringComparison.Ordinal);
+        Assert.Contains("input  features FP32 [-1,8]", text.Stdout, StringComparison.Ordinal);
+        using var doc = JsonDocument.Parse(json.Stdout);
+        Assert.False(doc.RootElement.GetProperty("verified").GetBoolean());
+        Assert.Equal("pump-v2", doc.RootElement.GetProperty("manifest").GetProperty("deviceTypes")[0].GetString());
+    }
+
+    [Fact]
     public async Task Deploy_names_a_bad_version_before_connecting()
     {
         var deploy = await Edgectl.RunAsync("deploy", "--device", "dev-1", "--model", "vibration", "--version", "1.0", "--broker", "mqtt://127.0.0.1:1");

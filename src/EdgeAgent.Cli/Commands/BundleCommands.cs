@@ -9,7 +9,60 @@ namespace EdgeAgent.Cli.Commands;
 
 internal static class BundleCommands
 {
-    public static Command Create() => new("bundle", "Build, sign, verify and publish signed model bundles") { CreateCommand(), SignCommand(), VerifyCommand(), PublishCommand() };
+    public static Command Create() => new("bundle", "Build, sign, verify and publish signed model bundles") { CreateCommand(), SignCommand(), VerifyCommand(), InspectCommand(), PublishCommand() };
+
+    private static Command InspectCommand()
+    {
+        var file = new Argument<string>("file") { Description = "The .edgebundle file" };
+        var json = CommonOptions.Json();
+        var command = new Command("inspect", "Show a bundle's manifest and signatures WITHOUT verifying them (use 'bundle verify' to check)") { file, json };
+        command.SetAction((parse, _) => CliRunner.GuardAsync(() =>
+        {
+            var envelopeBytes = BundleArchive.ReadEnvelope(parse.GetValue(file)!);
+            DsseEnvelope envelope;
+            BundleManifest manifest;
+            try
+            {
+                envelope = System.Text.Json.JsonSerializer.Deserialize<DsseEnvelope>(envelopeBytes, Core.CoreJson.Options)
+                    ?? throw new BundleRejectedException(RejectionReason.MalformedEnvelope, "envelope is empty");
+                manifest = System.Text.Json.JsonSerializer.Deserialize<BundleManifest>(Convert.FromBase64String(envelope.Payload), Core.CoreJson.Options)
+                    ?? throw new BundleRejectedException(RejectionReason.MalformedManifest, "manifest is empty");
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException)
+            {
+                throw new BundleRejectedException(RejectionReason.MalformedEnvelope, $"the envelope cannot be read ({ex.Message})");
+            }
+
+            var signers = envelope.Signatures.Select(s => s.KeyId).ToList();
+            if (parse.GetValue(json))
+            {
+                CliRunner.WriteJson(new { verified = false, payloadType = envelope.PayloadType, signatures = signers, manifest });
+                return Task.FromResult(ExitCodes.Ok);
+            }
+
+            Console.WriteLine($"{manifest.Name} {manifest.Version} (NOT VERIFIED: run 'edgectl bundle verify' to check signatures and hashes)");
+            Console.WriteLine($"  created {manifest.Created:O}{(manifest.Expires is { } e ? $", expires {e:O}" : ", never expires")}");
+            Console.WriteLine($"  architectures: {(manifest.Architectures.Count == 0 ? "any" : string.Join(", ", manifest.Architectures))}; device types: {(manifest.DeviceTypes.Count == 0 ? "any" : string.Join(", ", manifest.DeviceTypes))}{(manifest.RollbackOf is null ? string.Empty : $"; rollback of {manifest.RollbackOf}")}");
+            foreach (var f in manifest.Files ?? [])
+            {
+                Console.WriteLine($"  file {f.Path}: {f.Length} bytes, {f.Chunks?.Count ?? 0} chunk(s) of {f.ChunkSize}, sha256 {f.Sha256}{(f.Path == manifest.Model ? " (model)" : string.Empty)}");
+            }
+
+            foreach (var t in manifest.Inputs)
+            {
+                Console.WriteLine($"  input  {t.Name} {t.Datatype} [{string.Join(",", t.Shape)}]");
+            }
+
+            foreach (var t in manifest.Outputs)
+            {
+                Console.WriteLine($"  output {t.Name} {t.Datatype} [{string.Join(",", t.Shape)}]");
+            }
+
+            Console.WriteLine($"  signatures: {signers.Count} ({string.Join(", ", signers.Select(k => k.Length > 12 ? k[..12] : k))})");
+            return Task.FromResult(ExitCodes.Ok);
+        }));
+        return command;
+    }
 
     private static Command SignCommand()
     {

@@ -177,6 +177,22 @@ public sealed class BundleCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_accepts_a_folder_of_public_keys()
+    {
+        var trusted = Directory.CreateDirectory(Path.Combine(_work, "trusted")).FullName;
+        await Edgectl.RunAsync("keys", "generate", "--out", _work, "--name", "signer");
+        await Edgectl.RunAsync("keys", "generate", "--out", _work, "--name", "other");
+        File.Copy(Path.Combine(_work, "signer.pub.pem"), Path.Combine(trusted, "signer.pub.pem"));
+        File.Copy(Path.Combine(_work, "other.pub.pem"), Path.Combine(trusted, "other.pub.pem"));
+        var bundle = Path.Combine(_work, "b.edgebundle");
+        await Edgectl.RunAsync("bundle", "create", "--model", Model, "--name", "vibration", "--version", "1.0.0", "--key", Path.Combine(_work, "signer.key.pem"), "--out", bundle);
+
+        var verify = await Edgectl.RunAsync("bundle", "verify", bundle, "--trust", trusted);
+
+        Assert.True(verify.Code == 0, verify.Stderr);
+    }
+
+    [Fact]
     public async Task Deploy_names_a_bad_version_before_connecting()
     {
         var deploy = await Edgectl.RunAsync("deploy", "--device", "dev-1", "--model", "vibration", "--version", "1.0", "--broker", "mqtt://127.0.0.1:1");

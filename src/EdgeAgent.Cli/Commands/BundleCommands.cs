@@ -148,7 +148,7 @@ internal static class BundleCommands
     private static Command VerifyCommand()
     {
         var file = new Argument<string>("file") { Description = "The .edgebundle file" };
-        var trust = new Option<string[]>("--trust") { Description = "Trusted public key PEM (repeat for several)", Required = true };
+        var trust = new Option<string[]>("--trust") { Description = "Trusted public key PEM, a folder of them, or a root.json (repeat for several)", Required = true };
         var arch = new Option<string?>("--arch") { Description = "Also check the bundle targets this architecture" };
         var verifyDeviceType = new Option<string?>("--device-type") { Description = "Also check the bundle targets this device type" };
         var threshold = new Option<int?>("--threshold") { Description = "How many distinct --trust keys must have signed (k of n); default 1, or the threshold of a root.json given as --trust" };
@@ -236,7 +236,16 @@ internal static class BundleCommands
     internal static TrustedKeys LoadTrust(IEnumerable<string> paths)
     {
         var keys = new TrustedKeys();
-        foreach (var path in paths)
+
+        // A folder stands for every .pem file in it (a private key among them is refused like any other).
+        var files = paths.SelectMany(p => Directory.Exists(p) ? Directory.GetFiles(p, "*.pem").Order(StringComparer.Ordinal) : (IEnumerable<string>)[p]).ToList();
+        if (files.Count == 0)
+        {
+            keys.Dispose();
+            throw new FileNotFoundException("--trust names a folder without .pem files");
+        }
+
+        foreach (var path in files)
         {
             if (!File.Exists(path))
             {

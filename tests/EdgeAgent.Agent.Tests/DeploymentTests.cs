@@ -244,6 +244,16 @@ public sealed class DeploymentTests
         await rig.PublishRawAsync(Topics.TrustRoot(), File.ReadAllBytes(Path.Combine(work, "root-v2.json")));
         await Wait.UntilAsync(() => rig.LastMessage("reported") is { } doc && doc.RootElement.TryGetProperty("trustRoot", out var root) && root.GetProperty("version").GetInt32() == 2, Wait.Default, "reported trust root v2");
 
+        Assert.Contains(rig.Messages("events"), e => e.RootElement.GetProperty("type").GetString() == "trust-root" && e.RootElement.GetProperty("version").GetInt32() == 2);
+
+        // A forged root signed only by the revoked key is refused and reported.
+        using (var stranger = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        {
+            var forged = Core.Bundles.TrustRoot.Sign(new Core.Bundles.TrustRootDocument { Version = 3, Threshold = 1, Keys = [new Core.Bundles.TrustRootKey(Core.Bundles.KeyIds.Of(stranger), stranger.ExportSubjectPublicKeyInfoPem())] }, [firstKey, stranger]);
+            await rig.PublishRawAsync(Topics.TrustRoot(), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(forged, Core.CoreJson.Options));
+        }
+
+        await Wait.UntilAsync(() => rig.LastMessage("reported") is { } doc && doc.RootElement.TryGetProperty("trustRootError", out var error) && error.GetString()!.StartsWith("unknown-key", StringComparison.Ordinal), Wait.Default, "the forged root refused in reported");
         await rig.PublishAsync(rig.BuildBundle("1.1.0", variant: 6, keyPath: first.PrivateKeyPath));
         await rig.DeployAsync("1.1.0");
         var refused = await rig.WaitForReportedAsync("Failed", "1.1.0");

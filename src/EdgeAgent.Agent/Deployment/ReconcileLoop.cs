@@ -102,9 +102,17 @@ public sealed class ReconcileLoop : BackgroundService
             try
             {
                 _desired.Persist();
-                if (Interlocked.Exchange(ref _pendingRoot, null) is { Length: > 0 } root && _trust.Offer(root))
+                if (Interlocked.Exchange(ref _pendingRoot, null) is { Length: > 0 } root)
                 {
-                    _events.TrustRoot(_trust.Root!.Version);
+                    var before = _trust.LastRootError;
+                    if (_trust.Offer(root))
+                    {
+                        _events.TrustRoot(_trust.Root!.Version, null);
+                    }
+                    else if (_trust.LastRootError is { } error && error != before)
+                    {
+                        _events.TrustRoot(_trust.Root?.Version ?? 0, error);
+                    }
                 }
 
                 ResetAttemptsOnNewDesiredState();

@@ -22,10 +22,12 @@ public sealed class EventLog
         _time = time;
     }
 
-    public void TrustRoot(int version)
+    /// <summary>A root taken (<paramref name="refusal"/> null: <c>Active</c>, <paramref name="version"/> the new one) or refused (<c>Failed</c>, the version still in force).</summary>
+    public void TrustRoot(int version, string? refusal)
     {
         var timestamp = _time.GetUtcNow();
-        _outbox.Enqueue(Kind, seq => JsonSerializer.Serialize(new { seq, deviceId = _deviceId, type = "trust-root", version, state = "Active", timestamp }, CoreJson.Options));
+        var state = refusal is null ? "Active" : "Failed";
+        _outbox.Enqueue(Kind, seq => JsonSerializer.Serialize(new { seq, deviceId = _deviceId, type = "trust-root", version, state, reason = refusal, timestamp }, CoreJson.Options));
     }
 
     public void Deployment(string model, string version, string state, string? reason = null)

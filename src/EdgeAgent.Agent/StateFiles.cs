@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json;
+using EdgeAgent.Core;
 
 namespace EdgeAgent.Agent;
 
@@ -20,4 +22,28 @@ internal static class StateFiles
     }
 
     public static void WriteAtomically(string path, string content) => WriteAtomically(path, Encoding.UTF8.GetBytes(content));
+
+    /// <summary>Writes <paramref name="value"/> as indented JSON, atomically.</summary>
+    public static void WriteJson<T>(string path, T value) => WriteAtomically(path, JsonSerializer.SerializeToUtf8Bytes(value, CoreJson.Indented));
+
+    /// <summary>
+    /// Reads a JSON state file; <paramref name="fallback"/> when it does not exist. A file that does not parse is an
+    /// <see cref="InvalidDataException"/> naming it, with <paramref name="advice"/> on what to do.
+    /// </summary>
+    public static T ReadJson<T>(string path, T fallback, string advice)
+    {
+        if (!File.Exists(path))
+        {
+            return fallback;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<T>(File.ReadAllBytes(path), CoreJson.Options) ?? fallback;
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"state file {path} is corrupt ({ex.Message}); {advice}", ex);
+        }
+    }
 }

@@ -46,9 +46,9 @@ public static class LocalApi
         app.MapGet("/v2/models/{name}/ready", (string name, ModelCatalog catalog) =>
             catalog.Contains(name) ? Results.Json(new { name, ready = true }) : Error(404, $"model '{name}' is not loaded on this device"));
         app.MapPost("/v2/models/{name}/infer", InferAsync);
-        app.MapPost("/v2/models/{name}/versions/{version}/infer", (HttpContext context, string name, string version, InferenceRunner runner, ModelCatalog catalog) =>
+        app.MapPost("/v2/models/{name}/versions/{version}/infer", (HttpContext context, string name, string version, InferenceRunner runner, ModelCatalog catalog, IOptions<AgentOptions> options) =>
             catalog.TryGet(name, out var model) && model?.Version == version
-                ? InferAsync(context, name, runner)
+                ? InferAsync(context, name, runner, options)
                 : Task.FromResult(Error(404, $"model '{name}' version {version} is not the one serving")));
         app.MapGet("/v1/status", (IServiceProvider services) => Results.Json(Status(services), CoreJson.Options));
         app.MapGet("/v1/models", (ModelCatalog catalog) => Results.Json(
@@ -57,9 +57,9 @@ public static class LocalApi
 
     public static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
 
-    private static async Task<IResult> InferAsync(HttpContext context, string name, InferenceRunner runner)
+    private static async Task<IResult> InferAsync(HttpContext context, string name, InferenceRunner runner, IOptions<AgentOptions> options)
     {
-        var limit = context.RequestServices.GetRequiredService<IOptions<AgentOptions>>().Value.MaxRequestBytes;
+        var limit = options.Value.MaxRequestBytes;
         if (context.Request.ContentLength > limit)
         {
             return Error(413, $"request body is {context.Request.ContentLength} bytes, more than the {limit} this agent accepts");

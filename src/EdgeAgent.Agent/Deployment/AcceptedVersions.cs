@@ -1,4 +1,3 @@
-using System.Text.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core;
 using EdgeAgent.Core.Bundles;
@@ -42,28 +41,13 @@ public sealed class AcceptedVersions
             }
 
             var next = new Dictionary<string, AcceptedVersion>(_highest, StringComparer.Ordinal) { [model] = new AcceptedVersion(version, manifestSha256) };
-            StateFiles.WriteAtomically(_path, JsonSerializer.SerializeToUtf8Bytes(next, CoreJson.Indented));
+            StateFiles.WriteJson(_path, next);
             _highest = next;
         }
     }
 
-    private static Dictionary<string, AcceptedVersion> Load(string path)
-    {
-        if (!File.Exists(path))
-        {
-            return new Dictionary<string, AcceptedVersion>(StringComparer.Ordinal);
-        }
-
-        try
-        {
-            return new Dictionary<string, AcceptedVersion>(
-                JsonSerializer.Deserialize<Dictionary<string, AcceptedVersion>>(File.ReadAllBytes(path), CoreJson.Options) ?? [],
-                StringComparer.Ordinal);
-        }
-        catch (JsonException ex)
-        {
-            // Refusing to start is safer than forgetting what was accepted (that would reopen downgrades).
-            throw new InvalidDataException($"state file {path} is corrupt ({ex.Message}); restore it from a backup, or remove it to accept any version again", ex);
-        }
-    }
+    // Refusing to start on a corrupt file is safer than forgetting what was accepted (that would reopen downgrades).
+    private static Dictionary<string, AcceptedVersion> Load(string path) => new(
+        StateFiles.ReadJson<Dictionary<string, AcceptedVersion>>(path, [], "restore it from a backup, or remove it to accept any version again"),
+        StringComparer.Ordinal);
 }

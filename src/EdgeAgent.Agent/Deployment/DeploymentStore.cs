@@ -1,6 +1,4 @@
-using System.Text.Json;
 using EdgeAgent.Agent.Options;
-using EdgeAgent.Core;
 using EdgeAgent.Core.Deployment;
 using Microsoft.Extensions.Options;
 
@@ -49,7 +47,7 @@ public sealed class DeploymentStore
         {
             updated = change(_records.GetValueOrDefault(name));
             var next = new Dictionary<string, ModelRecord>(_records, StringComparer.Ordinal) { [name] = updated };
-            StateFiles.WriteAtomically(_path, JsonSerializer.SerializeToUtf8Bytes(next.Values.OrderBy(r => r.Name, StringComparer.Ordinal), CoreJson.Indented));
+            StateFiles.WriteJson(_path, next.Values.OrderBy(r => r.Name, StringComparer.Ordinal));
             _records = next;
         }
 
@@ -68,7 +66,7 @@ public sealed class DeploymentStore
                 return;
             }
 
-            StateFiles.WriteAtomically(_path, JsonSerializer.SerializeToUtf8Bytes(next.Values.OrderBy(r => r.Name, StringComparer.Ordinal), CoreJson.Indented));
+            StateFiles.WriteJson(_path, next.Values.OrderBy(r => r.Name, StringComparer.Ordinal));
             _records = next;
         }
 
@@ -77,28 +75,16 @@ public sealed class DeploymentStore
 
     private static Dictionary<string, ModelRecord> Load(string path)
     {
-        if (!File.Exists(path))
+        const string Advice = "move it away to start clean";
+        var records = new Dictionary<string, ModelRecord>(StringComparer.Ordinal);
+        foreach (var record in StateFiles.ReadJson<List<ModelRecord>>(path, [], Advice))
         {
-            return new Dictionary<string, ModelRecord>(StringComparer.Ordinal);
-        }
-
-        try
-        {
-            var list = JsonSerializer.Deserialize<List<ModelRecord>>(File.ReadAllBytes(path), CoreJson.Options) ?? [];
-            var records = new Dictionary<string, ModelRecord>(StringComparer.Ordinal);
-            foreach (var record in list)
+            if (record?.Name is null || !records.TryAdd(record.Name, record))
             {
-                if (record?.Name is null || !records.TryAdd(record.Name, record))
-                {
-                    throw new JsonException($"model '{record?.Name}' is missing a name or is listed twice");
-                }
+                throw new InvalidDataException($"state file {path} is corrupt (model '{record?.Name}' is missing a name or is listed twice); {Advice}");
             }
+        }
 
-            return records;
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"state file {path} is corrupt ({ex.Message}); move it away to start clean", ex);
-        }
+        return records;
     }
 }

@@ -34,11 +34,11 @@ public sealed class InferenceRunner
         try
         {
             RunLeased(model, request, response);
-            _meter.RecordSuccess(model.Name, model.Version, Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+            _meter.RecordSuccess(model.Name, Stopwatch.GetElapsedTime(started).TotalMicroseconds);
         }
         catch
         {
-            _meter.RecordError(model.Name, model.Version);
+            _meter.RecordError(model.Name);
             throw;
         }
         finally

@@ -18,7 +18,7 @@ public sealed class InferenceMeter
     /// Counts one served request. Only models the reconcile loop tracks are counted; a request that was still running
     /// on the previous version when a new one activated counts in the current window (it never switches it back).
     /// </summary>
-    public void RecordSuccess(string model, string version, double micros)
+    public void RecordSuccess(string model, double micros)
     {
         if (_models.TryGetValue(model, out var counters))
         {
@@ -27,7 +27,7 @@ public sealed class InferenceMeter
         }
     }
 
-    public void RecordError(string model, string version)
+    public void RecordError(string model)
     {
         if (_models.TryGetValue(model, out var counters))
         {

@@ -18,21 +18,7 @@ internal static class BundleCommands
         var command = new Command("inspect", "Show a bundle's manifest and signatures WITHOUT verifying them (use 'bundle verify' to check)") { file, json };
         command.SetAction((parse, _) => CliRunner.GuardAsync(() =>
         {
-            var envelopeBytes = BundleArchive.ReadEnvelope(parse.GetValue(file)!);
-            DsseEnvelope envelope;
-            BundleManifest manifest;
-            try
-            {
-                envelope = System.Text.Json.JsonSerializer.Deserialize<DsseEnvelope>(envelopeBytes, Core.CoreJson.Options)
-                    ?? throw new BundleRejectedException(RejectionReason.MalformedEnvelope, "envelope is empty");
-                manifest = System.Text.Json.JsonSerializer.Deserialize<BundleManifest>(Convert.FromBase64String(envelope.Payload), Core.CoreJson.Options)
-                    ?? throw new BundleRejectedException(RejectionReason.MalformedManifest, "manifest is empty");
-            }
-            catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException)
-            {
-                throw new BundleRejectedException(RejectionReason.MalformedEnvelope, $"the envelope cannot be read ({ex.Message})");
-            }
-
+            var (envelope, _, manifest) = UnverifiedManifest.Read(BundleArchive.ReadEnvelope(parse.GetValue(file)!));
             var signers = envelope.Signatures.Select(s => s.KeyId).ToList();
             if (parse.GetValue(json))
             {

@@ -165,9 +165,7 @@ public static partial class ManifestVerifier
     /// <summary>SHA-256 (lowercase hex) of an envelope's decoded payload: what a device records for an accepted version.</summary>
     public static string PayloadSha256(ReadOnlySpan<byte> envelopeJson)
     {
-        var envelope = JsonSerializer.Deserialize<DsseEnvelope>(envelopeJson, CoreJson.Options)
-            ?? throw new BundleRejectedException(RejectionReason.MalformedEnvelope, "envelope is empty");
-        return Convert.ToHexStringLower(SHA256.HashData(Convert.FromBase64String(envelope.Payload)));
+        return Convert.ToHexStringLower(SHA256.HashData(UnverifiedManifest.Read(envelopeJson).Payload));
     }
 
     /// <summary>

@@ -16,26 +16,7 @@ public static class BundleCoSigner
     public static (BundleManifest Manifest, int Signatures) AddSignature(string bundlePath, ECDsa key, string outPath, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var envelope = JsonSerializer.Deserialize<DsseEnvelope>(BundleArchive.ReadEnvelope(bundlePath), CoreJson.Options)
-            ?? throw new BundleRejectedException(RejectionReason.MalformedEnvelope, "envelope is empty");
-        if (envelope.PayloadType != DsseEnvelope.ManifestPayloadType)
-        {
-            throw new BundleRejectedException(RejectionReason.WrongPayloadType, $"payloadType '{envelope.PayloadType}' is not '{DsseEnvelope.ManifestPayloadType}'");
-        }
-
-        byte[] payload;
-        BundleManifest manifest;
-        try
-        {
-            payload = Convert.FromBase64String(envelope.Payload);
-            manifest = JsonSerializer.Deserialize<BundleManifest>(payload, CoreJson.Options)
-                ?? throw new BundleRejectedException(RejectionReason.MalformedManifest, "manifest is empty");
-        }
-        catch (Exception ex) when (ex is FormatException or JsonException)
-        {
-            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"the manifest cannot be read ({ex.Message})");
-        }
-
+        var (envelope, payload, manifest) = UnverifiedManifest.Read(BundleArchive.ReadEnvelope(bundlePath));
         ManifestVerifier.CheckRules(manifest, new VerificationPolicy(), now);
         BundleFileVerifier.CheckFiles(bundlePath, manifest);
         var keyId = KeyIds.Of(key);

@@ -32,6 +32,7 @@ public static class TrustRootFiles
         ArgumentNullException.ThrowIfNull(request);
         var current = request.CurrentPath is null ? null : Load(request.CurrentPath, request.Now);
         var keys = new List<TrustRootKey>();
+        using var checkedKeys = new TrustedKeys();
         foreach (var path in request.PublicKeyPaths)
         {
             if (!File.Exists(path))
@@ -39,14 +40,12 @@ public static class TrustRootFiles
                 throw new FileNotFoundException($"public key not found: {path}", path);
             }
 
+            // AddPem accepts only EC P-256 public keys (a private key is refused) and gives the key id.
             var pem = File.ReadAllText(path);
-            using var probe = new TrustedKeys();
-            var keyId = probe.AddPem(pem);
-            using var key = ECDsa.Create();
-            key.ImportFromPem(pem);
+            var keyId = checkedKeys.AddPem(pem);
             if (keys.All(k => k.KeyId != keyId))
             {
-                keys.Add(new TrustRootKey(keyId, key.ExportSubjectPublicKeyInfoPem()));
+                keys.Add(new TrustRootKey(keyId, pem.Trim()));
             }
         }
 

@@ -23,7 +23,7 @@ public static class BundlePublisher
         else
         {
             // Without a trust key the signature is the devices' business, but a manifest that breaks the rules is not published.
-            manifest = ReadUnverified(envelope);
+            manifest = UnverifiedManifest.Read(envelope).Manifest;
             ManifestVerifier.CheckRules(manifest, new VerificationPolicy(), DateTimeOffset.UtcNow);
         }
 
@@ -59,20 +59,5 @@ public static class BundlePublisher
 
         await connection.PublishAsync(connection.Topics.Manifest(manifest.Name, manifest.Version), envelope, retain: true, cancellationToken);
         return manifest;
-    }
-
-    private static BundleManifest ReadUnverified(byte[] envelope)
-    {
-        try
-        {
-            var dsse = System.Text.Json.JsonSerializer.Deserialize<DsseEnvelope>(envelope, Core.CoreJson.Options)
-                ?? throw new BundleRejectedException(RejectionReason.MalformedEnvelope, "envelope is empty");
-            return System.Text.Json.JsonSerializer.Deserialize<BundleManifest>(Convert.FromBase64String(dsse.Payload), Core.CoreJson.Options)
-                ?? throw new BundleRejectedException(RejectionReason.MalformedManifest, "manifest is empty");
-        }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException)
-        {
-            throw new BundleRejectedException(RejectionReason.MalformedEnvelope, $"envelope cannot be read ({ex.Message})");
-        }
     }
 }

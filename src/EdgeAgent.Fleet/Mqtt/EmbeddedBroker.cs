@@ -48,15 +48,6 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         return new EmbeddedBroker(server, port);
     }
 
-    /// <summary>Disconnects every client (as a broker restart would) while keeping retained messages.</summary>
-    public async Task DisconnectAllClientsAsync()
-    {
-        foreach (var client in await _server.GetClientsAsync())
-        {
-            await client.DisconnectAsync();
-        }
-    }
-
     /// <summary>Disconnects one client (as a broker restart or a network drop would for that device).</summary>
     public async Task DisconnectClientAsync(string clientId)
     {

@@ -14,6 +14,14 @@ using Microsoft.ML.OnnxRuntime;
 // Serving-path benchmark: each case runs the sample model; the baseline is ONNX Runtime called directly with
 // pre-allocated OrtValues in this same process, so the ratios say what the agent's layers cost on this machine.
 // Usage: dotnet run -c Release --project bench/EdgeAgent.Bench [-- --seconds N]
+// Chunk pull throughput instead (ChunkPullBenchmark.cs): dotnet run -c Release --project bench/EdgeAgent.Bench -- chunks [--runs N]
+if (args is ["chunks", ..])
+{
+    var runs = args is [_, "--runs", var n] ? int.Parse(n, CultureInfo.InvariantCulture) : 3;
+    await EdgeAgent.Bench.ChunkPullBenchmark.RunAsync(runs);
+    return;
+}
+
 var seconds = args.Length == 2 && args[0] == "--seconds" ? double.Parse(args[1], CultureInfo.InvariantCulture) : 2.0;
 var model = Path.Combine(AppContext.BaseDirectory, "samples", "vibration.onnx");
 var requestBytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "samples", "request.json"));

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace EdgeAgent.Agent.Deployment;
 
 /// <summary>
-/// Where bundles live on disk: content-addressed blobs (<c>blobs/SHA256</c>, with <c>blobs/SHA256.parts/N</c> while a file
+/// Where bundles live on disk: content-addressed blobs (<c>blobs/SHA256</c>, with <c>blobs/SHA256.parts/data</c> while a file
 /// is being fetched) and installed versions (<c>models/NAME/VERSION/</c> holding the envelope and the files).
 /// </summary>
 public sealed class BundleStore

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using EdgeAgent.Agent.Deployment;
 using EdgeAgent.Agent.Serving;
 using EdgeAgent.Core.Bundles;
+using EdgeAgent.Fleet.Bundles;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -81,6 +82,34 @@ public sealed partial class AcceptanceTests : IDisposable
     }
 
     private static string AgentRigSample => Infrastructure.AgentRig.SampleModel;
+
+    [Fact]
+    public void Bundle_built_with_the_sample_acceptance_file_passes_once_installed()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var bundle = BundleBuilder.Create(new BundleBuilder.Request
+        {
+            ModelPath = AgentRigSample,
+            Name = "vibration",
+            Version = "1.0.0",
+            Keys = [key],
+            OutPath = Path.Combine(_dir, "vibration-1.0.0.edgebundle"),
+            AcceptancePath = SampleAcceptance,
+            WarmupRuns = 5,
+        });
+        var version = Directory.CreateDirectory(Path.Combine(_dir, "models", "vibration", "1.0.0")).FullName;
+        BundleArchive.ForEachFile(bundle.Path, bundle.Manifest, (file, stream) =>
+        {
+            using var copy = File.Create(Path.Combine(version, file.Path));
+            stream.CopyTo(copy);
+        });
+        using var model = OnnxModel.Load("vibration", "1.0.0", Path.Combine(version, bundle.Manifest.Model));
+
+        var result = _runner.Run(model, bundle.Manifest, version, TestContext.Current.CancellationToken);
+
+        Assert.Equal(4, result.VectorsPassed);
+        Assert.Equal(5, result.WarmupRuns);
+    }
 
     [Fact]
     public void Wrong_expected_value_fails_naming_vector_output_element_values_and_tolerance()

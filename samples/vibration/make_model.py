@@ -8,7 +8,9 @@ Output "label"         int64   [batch]   : argmax of probabilities.
 
 The weights are learned here with plain numpy (a 8-16-3 MLP, softmax cross-entropy) on a
 synthetic data set whose classes follow simple physics: faults raise energy, peaks and the
-high band. Deterministic (fixed seed), so rebuilding gives the same file.
+high band. Deterministic (fixed seed), so rebuilding gives the same file. Also writes request.json (a
+ready-made inference request), expected.json (what numpy computes for it) and acceptance.json
+(acceptance vectors for the bundle).
 
 Run with Debian's interpreter (python3-onnx, python3-numpy):
     /usr/bin/python3 samples/vibration/make_model.py
@@ -135,6 +137,27 @@ def main():
         json.dump({"probabilities": [round(float(v), 6) for v in expected.flatten()],
                    "label": [int(v) for v in expected.argmax(axis=1)],
                    "holdoutAccuracy": round(acc, 4)}, f, indent=2)
+        f.write("\n")
+
+    # Acceptance vectors for `edgectl bundle create --acceptance` (docs/bundle-format.md#acceptance-vectors):
+    # one sample per class, then the three together as a batch; expected values from the numpy forward pass.
+    vectors = []
+    for name, rows in [("normal", [0]), ("warning", [1]), ("fault", [2]), ("batch", [0, 1, 2])]:
+        x = sample[rows]
+        p = forward(x, w1, b1, w2, b2)
+        vectors.append({
+            "name": name,
+            "inputs": [{"name": "features", "shape": list(x.shape), "datatype": "FP32",
+                        "data": [round(float(v), 4) for v in x.flatten()]}],
+            "outputs": [
+                {"name": "probabilities", "datatype": "FP32", "shape": list(p.shape),
+                 "data": [round(float(v), 6) for v in p.flatten()]},
+                {"name": "label", "datatype": "INT64", "shape": [len(rows)],
+                 "data": [int(v) for v in p.argmax(axis=1)]},
+            ],
+        })
+    with open(os.path.join(out, "acceptance.json"), "w") as f:
+        json.dump({"vectors": vectors}, f, indent=2)
         f.write("\n")
     print(f"wrote vibration.onnx (hold-out accuracy {acc:.3f})")
 

@@ -75,6 +75,7 @@ public static class AgentHost
         services.AddSingleton<TrustStore>();
         services.AddSingleton<ChunkFetcher>();
         services.AddSingleton<BundleInstaller>();
+        services.AddSingleton<AcceptanceRunner>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<InferenceMeter>();
         services.AddSingleton<InferenceRunner>();

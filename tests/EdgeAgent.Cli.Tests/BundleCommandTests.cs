@@ -8,6 +8,8 @@ public sealed class BundleCommandTests : IDisposable
 
     private static string Model => Path.Combine(AppContext.BaseDirectory, "samples", "vibration.onnx");
 
+    private static string Acceptance => Path.Combine(AppContext.BaseDirectory, "samples", "acceptance.json");
+
     [Fact]
     public async Task Keys_bundle_create_and_verify_work_together()
     {
@@ -171,6 +173,7 @@ public sealed class BundleCommandTests : IDisposable
         Assert.Equal(0, text.Code);
         Assert.StartsWith("vibration 4.2.0 (NOT VERIFIED", text.Stdout, StringComparison.Ordinal);
         Assert.Contains("input  features FP32 [-1,8]", text.Stdout, StringComparison.Ordinal);
+        Assert.Contains("  acceptance: none (3 warm-up runs)", text.Stdout, StringComparison.Ordinal);
         using var doc = JsonDocument.Parse(json.Stdout);
         Assert.False(doc.RootElement.GetProperty("verified").GetBoolean());
         Assert.Equal("pump-v2", doc.RootElement.GetProperty("manifest").GetProperty("deviceTypes")[0].GetString());
@@ -224,6 +227,56 @@ public sealed class BundleCommandTests : IDisposable
 
         Assert.Equal(1, verify.Code);
         Assert.Contains("a private key, not a public key", verify.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Create_with_acceptance_round_trips_through_verify_and_inspect()
+    {
+        await Edgectl.RunAsync("keys", "generate", "--out", _work);
+        var bundle = Path.Combine(_work, "b.edgebundle");
+
+        var create = await Edgectl.RunAsync("bundle", "create", "--model", Model, "--name", "vibration", "--version", "1.0.0", "--key", Path.Combine(_work, "release.key.pem"), "--acceptance", Acceptance, "--tolerance", "0.001", "--warmup", "5", "--out", bundle);
+        var verify = await Edgectl.RunAsync("bundle", "verify", bundle, "--trust", Path.Combine(_work, "release.pub.pem"));
+        var text = await Edgectl.RunAsync("bundle", "inspect", bundle);
+        var json = await Edgectl.RunAsync("bundle", "inspect", bundle, "--json");
+
+        Assert.True(create.Code == 0, create.Stderr);
+        Assert.Equal("  acceptance: 4 vector(s) in acceptance.json, tolerance 0.001, 5 warm-up run(s)", create.Stdout.TrimEnd().Split('\n')[1]);
+        Assert.True(verify.Code == 0, verify.Stderr);
+        Assert.StartsWith("OK vibration 1.0.0: 2 file(s)", verify.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"  file acceptance.json: {new FileInfo(Acceptance).Length} bytes", text.Stdout, StringComparison.Ordinal);
+        Assert.Contains("  acceptance: acceptance.json, tolerance 0.001, 5 warm-up run(s)", text.Stdout, StringComparison.Ordinal);
+        using var doc = JsonDocument.Parse(json.Stdout);
+        var acceptance = doc.RootElement.GetProperty("manifest").GetProperty("acceptance");
+        Assert.Equal("acceptance.json", acceptance.GetProperty("file").GetString());
+        Assert.Equal(0.001, acceptance.GetProperty("tolerance").GetDouble());
+        Assert.Equal(5, acceptance.GetProperty("warmupRuns").GetInt32());
+    }
+
+    [Fact]
+    public async Task Create_refuses_an_acceptance_file_with_unknown_inputs_in_one_line()
+    {
+        await Edgectl.RunAsync("keys", "generate", "--out", _work);
+        var acceptance = Path.Combine(_work, "acceptance.json");
+        await File.WriteAllTextAsync(acceptance, (await File.ReadAllTextAsync(Acceptance, TestContext.Current.CancellationToken)).Replace("\"features\"", "\"feat\"", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+        var bundle = Path.Combine(_work, "b.edgebundle");
+
+        var create = await Edgectl.RunAsync("bundle", "create", "--model", Model, "--name", "vibration", "--version", "1.0.0", "--key", Path.Combine(_work, "release.key.pem"), "--acceptance", acceptance, "--out", bundle);
+
+        Assert.Equal(1, create.Code);
+        Assert.Equal($"edgectl: acceptance file {acceptance}: vector 'normal': input 'feat' is not an input of the model (it has 'features' FP32 [-1,8])", create.Stderr.Trim());
+        Assert.False(File.Exists(bundle));
+    }
+
+    [Fact]
+    public async Task Create_refuses_a_tolerance_without_acceptance_vectors()
+    {
+        await Edgectl.RunAsync("keys", "generate", "--out", _work);
+
+        var create = await Edgectl.RunAsync("bundle", "create", "--model", Model, "--name", "vibration", "--version", "1.0.0", "--key", Path.Combine(_work, "release.key.pem"), "--tolerance", "0.01", "--out", Path.Combine(_work, "b.edgebundle"));
+
+        Assert.Equal(1, create.Code);
+        Assert.Equal("edgectl: a tolerance applies to acceptance vectors: give an acceptance file (--acceptance) too", create.Stderr.Trim());
     }
 
     public void Dispose() => Directory.Delete(_work, recursive: true);

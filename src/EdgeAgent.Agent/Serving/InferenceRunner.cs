@@ -49,35 +49,9 @@ public sealed class InferenceRunner
 
     private static void RunLeased(OnnxModel model, JsonElement request, Utf8JsonWriter response)
     {
-        if (request.ValueKind != JsonValueKind.Object || !request.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array)
-        {
-            throw new InferenceException("request must be a JSON object with an \"inputs\" array");
-        }
-
-        var names = new List<string>();
-        var values = new List<OrtValue>();
+        var (names, values) = ReadInputs(model, request);
         try
         {
-            foreach (var input in inputs.EnumerateArray())
-            {
-                var (name, value) = ReadInput(model, input);
-                if (names.Contains(name))
-                {
-                    throw new InferenceException($"input '{name}' is given twice");
-                }
-
-                names.Add(name);
-                values.Add(value);
-            }
-
-            foreach (var expected in model.InputMetadata.Keys)
-            {
-                if (!names.Contains(expected))
-                {
-                    throw new InferenceException($"input '{expected}' is missing; model '{model.Name}' expects {Describe(model.Inputs)}");
-                }
-            }
-
             var outputs = RequestedOutputs(model, request);
             using var results = RunModel(model, names, values, outputs);
             response.WriteStartObject();
@@ -107,7 +81,55 @@ public sealed class InferenceRunner
         }
     }
 
-    private static IDisposableReadOnlyCollection<OrtValue> RunModel(OnnxModel model, List<string> names, List<OrtValue> values, IReadOnlyList<string> outputs)
+    /// <summary>
+    /// Reads a v2 request's <c>inputs</c> into OrtValues, checking names, datatypes, shapes and sizes against the model and
+    /// that every model input is given. The caller disposes the values; on failure none is left undisposed.
+    /// </summary>
+    internal static (List<string> Names, List<OrtValue> Values) ReadInputs(OnnxModel model, JsonElement request)
+    {
+        if (request.ValueKind != JsonValueKind.Object || !request.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array)
+        {
+            throw new InferenceException("request must be a JSON object with an \"inputs\" array");
+        }
+
+        var names = new List<string>();
+        var values = new List<OrtValue>();
+        try
+        {
+            foreach (var input in inputs.EnumerateArray())
+            {
+                var (name, value) = ReadInput(model, input);
+                values.Add(value);
+                if (names.Contains(name))
+                {
+                    throw new InferenceException($"input '{name}' is given twice");
+                }
+
+                names.Add(name);
+            }
+
+            foreach (var expected in model.InputMetadata.Keys)
+            {
+                if (!names.Contains(expected))
+                {
+                    throw new InferenceException($"input '{expected}' is missing; model '{model.Name}' expects {Describe(model.Inputs)}");
+                }
+            }
+
+            return (names, values);
+        }
+        catch
+        {
+            foreach (var v in values)
+            {
+                v.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    internal static IDisposableReadOnlyCollection<OrtValue> RunModel(OnnxModel model, List<string> names, List<OrtValue> values, IReadOnlyList<string> outputs)
     {
         try
         {
@@ -119,7 +141,7 @@ public sealed class InferenceRunner
         }
     }
 
-    private static IReadOnlyList<string> RequestedOutputs(OnnxModel model, JsonElement request)
+    internal static IReadOnlyList<string> RequestedOutputs(OnnxModel model, JsonElement request)
     {
         if (!request.TryGetProperty("outputs", out var requested) || requested.ValueKind != JsonValueKind.Array || requested.GetArrayLength() == 0)
         {

@@ -32,6 +32,23 @@ internal static class TensorReader
         _ => throw new InferenceException($"input '{name}' has element type {type}, which this version of the API does not accept"),
     };
 
+    /// <summary>A tensor of zeros (false for BOOL) of one of the element types <see cref="Read"/> accepts.</summary>
+    public static OrtValue Zeros(string name, TensorElementType type, long[] shape, long count) => type switch
+    {
+        TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(new float[count], shape),
+        TensorElementType.Double => OrtValue.CreateTensorValueFromMemory(new double[count], shape),
+        TensorElementType.Int8 => OrtValue.CreateTensorValueFromMemory(new sbyte[count], shape),
+        TensorElementType.Int16 => OrtValue.CreateTensorValueFromMemory(new short[count], shape),
+        TensorElementType.Int32 => OrtValue.CreateTensorValueFromMemory(new int[count], shape),
+        TensorElementType.Int64 => OrtValue.CreateTensorValueFromMemory(new long[count], shape),
+        TensorElementType.UInt8 => OrtValue.CreateTensorValueFromMemory(new byte[count], shape),
+        TensorElementType.UInt16 => OrtValue.CreateTensorValueFromMemory(new ushort[count], shape),
+        TensorElementType.UInt32 => OrtValue.CreateTensorValueFromMemory(new uint[count], shape),
+        TensorElementType.UInt64 => OrtValue.CreateTensorValueFromMemory(new ulong[count], shape),
+        TensorElementType.Bool => OrtValue.CreateTensorValueFromMemory(new bool[count], shape),
+        _ => throw new InferenceException($"input '{name}' has element type {type}, which this version of the API does not accept"),
+    };
+
     private static OrtValue Create<T>(string name, long[] shape, long count, JsonElement data, Func<JsonElement, T> convert)
         where T : unmanaged
     {

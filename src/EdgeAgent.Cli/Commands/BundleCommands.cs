@@ -44,6 +44,7 @@ internal static class BundleCommands
                 Console.WriteLine($"  output {t.Name} {t.Datatype} [{string.Join(",", t.Shape)}]");
             }
 
+            Console.WriteLine($"  {(manifest.Acceptance is { } a ? DescribeAcceptance(a, null) : $"acceptance: none ({BundleAcceptance.DefaultWarmupRuns} warm-up runs)")}");
             Console.WriteLine($"  signatures: {signers.Count} ({string.Join(", ", signers.Select(k => k.Length > 12 ? k[..12] : k))})");
             return Task.FromResult(ExitCodes.Ok);
         }));
@@ -89,8 +90,11 @@ internal static class BundleCommands
         var chunk = new Option<int>("--chunk-size") { Description = "Chunk size in bytes", DefaultValueFactory = _ => ChunkTable.DefaultChunkSize };
         var deviceType = new Option<string[]>("--device-type") { Description = "Target device type; repeat; default any" };
         var rollbackOf = new Option<string?>("--rollback-of") { Description = "Sign this older version as a deliberate rollback from VERSION (devices refuse downgrades otherwise)" };
+        var acceptance = new Option<string?>("--acceptance") { Description = "Acceptance vectors (JSON: inputs with expected outputs) the device must reproduce before the model serves" };
+        var tolerance = new Option<double?>("--tolerance") { Description = $"Absolute and relative tolerance for --acceptance outputs; default {BundleAcceptance.DefaultTolerance}" };
+        var warmup = new Option<int?>("--warmup") { Description = $"Warm-up runs while staging, 0..{BundleAcceptance.MaxWarmupRuns}; default {BundleAcceptance.DefaultWarmupRuns}" };
         var json = CommonOptions.Json();
-        var command = new Command("create", "Build and sign NAME-VERSION.edgebundle from an ONNX model") { model, name, version, key, output, arch, deviceType, expires, chunk, rollbackOf, json };
+        var command = new Command("create", "Build and sign NAME-VERSION.edgebundle from an ONNX model") { model, name, version, key, output, arch, deviceType, expires, chunk, rollbackOf, acceptance, tolerance, warmup, json };
         command.SetAction((parse, _) => CliRunner.GuardAsync(() =>
         {
             var keys = parse.GetValue(key)!.Select(SigningKeys.LoadPrivate).ToList();
@@ -110,6 +114,9 @@ internal static class BundleCommands
                     ValidFor = parse.GetValue(expires) is { } days ? TimeSpan.FromDays(days) : null,
                     ChunkSize = parse.GetValue(chunk),
                     RollbackOf = parse.GetValue(rollbackOf),
+                    AcceptancePath = parse.GetValue(acceptance),
+                    Tolerance = parse.GetValue(tolerance),
+                    WarmupRuns = parse.GetValue(warmup),
                 });
                 if (parse.GetValue(json))
                 {
@@ -119,6 +126,10 @@ internal static class BundleCommands
                 {
                     var f = result.Manifest.ModelFile!;
                     Console.WriteLine($"{result.Path}: {n} {v}, {f.Length} bytes in {f.Chunks.Count} chunk(s), sha256 {f.Sha256}, signed by {keys.Count} key(s)");
+                    if (result.Manifest.Acceptance is { } a)
+                    {
+                        Console.WriteLine($"  {DescribeAcceptance(a, result.AcceptanceVectors)}");
+                    }
                 }
 
                 return Task.FromResult(ExitCodes.Ok);
@@ -217,6 +228,18 @@ internal static class BundleCommands
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    private static string DescribeAcceptance(BundleAcceptance a, int? vectors)
+    {
+        var warmup = $"{a.WarmupRuns} warm-up run(s)";
+        if (a.File is null)
+        {
+            return $"acceptance: no vectors, {warmup}";
+        }
+
+        var count = vectors is { } n ? $"{n} vector(s) in " : string.Empty;
+        return $"acceptance: {count}{a.File}, tolerance {a.Tolerance.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}, {warmup}";
     }
 
     internal static TrustedKeys LoadTrust(IEnumerable<string> paths)

@@ -38,7 +38,12 @@ public sealed record BundleManifest
 
     [JsonPropertyName("outputs")] public IReadOnlyList<TensorSpec> Outputs { get; init; } = [];
 
+    /// <summary>Acceptance vectors and warm-up runs for staging; null means no vectors and <see cref="BundleAcceptance.DefaultWarmupRuns"/> warm-up runs.</summary>
+    [JsonPropertyName("acceptance")] public BundleAcceptance? Acceptance { get; init; }
+
     [JsonIgnore] public BundleFileEntry? ModelFile => Files.FirstOrDefault(f => f.Path == Model);
+
+    [JsonIgnore] public BundleFileEntry? AcceptanceFile => Acceptance?.File is { } path ? Files.FirstOrDefault(f => f.Path == path) : null;
 
     [JsonIgnore] public long TotalLength => Files.Sum(f => f.Length);
 }

@@ -303,6 +303,47 @@ public static partial class ManifestVerifier
         {
             throw new BundleRejectedException(RejectionReason.MalformedManifest, $"model file '{m.Model}' is not among the files");
         }
+
+        if (m.Acceptance is { } acceptance)
+        {
+            CheckAcceptance(m, acceptance);
+        }
+    }
+
+    private static void CheckAcceptance(BundleManifest m, BundleAcceptance acceptance)
+    {
+        if (acceptance.File is { } path)
+        {
+            if (!BundlePaths.IsSafeRelative(path))
+            {
+                throw new BundleRejectedException(RejectionReason.UnsafePath, $"acceptance file path '{path}' escapes the bundle folder or is not a plain relative path");
+            }
+
+            if (m.AcceptanceFile is not { } file)
+            {
+                throw new BundleRejectedException(RejectionReason.MalformedManifest, $"acceptance file '{path}' is not among the files");
+            }
+
+            if (path == m.Model)
+            {
+                throw new BundleRejectedException(RejectionReason.MalformedManifest, $"acceptance file '{path}' is the model file");
+            }
+
+            if (file.Length > BundleAcceptance.MaxFileBytes)
+            {
+                throw new BundleRejectedException(RejectionReason.TooLarge, $"acceptance file '{path}' declares {file.Length} bytes, more than {BundleAcceptance.MaxFileBytes}");
+            }
+        }
+
+        if (!double.IsFinite(acceptance.Tolerance) || acceptance.Tolerance < 0)
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"acceptance tolerance {acceptance.Tolerance} must be a finite number ≥ 0");
+        }
+
+        if (acceptance.WarmupRuns is < 0 or > BundleAcceptance.MaxWarmupRuns)
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"acceptance warmupRuns {acceptance.WarmupRuns} is outside 0..{BundleAcceptance.MaxWarmupRuns}");
+        }
     }
 
     private static string Short(string? keyId) => keyId is null ? "(none)" : keyId.Length > 12 ? keyId[..12] : keyId;

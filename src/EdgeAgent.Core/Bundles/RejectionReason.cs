@@ -25,4 +25,5 @@ public static class RejectionReason
     public const string Timeout = "timeout";
     public const string ModelLoadFailed = "model-load-failed";
     public const string InsufficientDisk = "insufficient-disk";
+    public const string AcceptanceFailed = "acceptance-failed";
 }

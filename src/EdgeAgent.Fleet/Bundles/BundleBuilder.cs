@@ -31,12 +31,28 @@ public static class BundleBuilder
         /// <summary>Marks this release as a signed rollback from that (higher) version.</summary>
         public string? RollbackOf { get; init; }
 
+        /// <summary>Acceptance vectors to attach (docs/bundle-format.md#acceptance-vectors); checked against the model first.</summary>
+        public string? AcceptancePath { get; init; }
+
+        /// <summary>Tolerance for the acceptance vectors; needs <see cref="AcceptancePath"/>. Default <see cref="BundleAcceptance.DefaultTolerance"/>.</summary>
+        public double? Tolerance { get; init; }
+
+        /// <summary>Warm-up runs the device makes while staging (0..100). Default <see cref="BundleAcceptance.DefaultWarmupRuns"/>.</summary>
+        public int? WarmupRuns { get; init; }
+
         public DateTimeOffset Now { get; init; } = DateTimeOffset.UtcNow;
     }
 
-    public sealed record Result(BundleManifest Manifest, byte[] Envelope, string Path);
+    public sealed record Result(BundleManifest Manifest, byte[] Envelope, string Path)
+    {
+        /// <summary>Number of acceptance vectors attached (0 without an acceptance file).</summary>
+        public int AcceptanceVectors { get; init; }
+    }
 
     public const string ModelFileName = "model.onnx";
+
+    /// <summary>Where an attached acceptance file lies in the bundle.</summary>
+    public const string AcceptanceFileName = "acceptance.json";
 
     public static Result Create(Request request)
     {
@@ -66,16 +82,27 @@ public static class BundleBuilder
             throw new ArgumentException($"chunk size {request.ChunkSize} is outside 1..{VerificationPolicy.DefaultMaxChunkSize} bytes (devices refuse larger chunks; the default {ChunkTable.DefaultChunkSize} fits every common broker)");
         }
 
+        CheckAcceptanceOptions(request);
         if (!File.Exists(request.ModelPath))
         {
             throw new FileNotFoundException($"model not found: {request.ModelPath}", request.ModelPath);
         }
 
         var (inputs, outputs) = ModelIntrospector.Read(request.ModelPath);
+        var suite = request.AcceptancePath is { } acceptancePath ? AcceptanceFileValidator.Check(acceptancePath, inputs, outputs) : null;
         BundleFileEntry file;
         using (var model = File.OpenRead(request.ModelPath))
         {
             file = ChunkTable.Describe(ModelFileName, model, request.ChunkSize);
+        }
+
+        List<BundleFileEntry> files = [file];
+        List<(string Path, string Source)> sources = [(ModelFileName, request.ModelPath)];
+        if (request.AcceptancePath is { } source)
+        {
+            using var acceptance = File.OpenRead(source);
+            files.Add(ChunkTable.Describe(AcceptanceFileName, acceptance, request.ChunkSize));
+            sources.Add((AcceptanceFileName, source));
         }
 
         var manifest = new BundleManifest
@@ -88,9 +115,15 @@ public static class BundleBuilder
             DeviceTypes = request.DeviceTypes,
             RollbackOf = request.RollbackOf,
             Model = ModelFileName,
-            Files = [file],
+            Files = files,
             Inputs = inputs,
             Outputs = outputs,
+            Acceptance = request.AcceptancePath is null && request.WarmupRuns is null ? null : new BundleAcceptance
+            {
+                File = request.AcceptancePath is null ? null : AcceptanceFileName,
+                Tolerance = request.Tolerance ?? BundleAcceptance.DefaultTolerance,
+                WarmupRuns = request.WarmupRuns ?? BundleAcceptance.DefaultWarmupRuns,
+            },
         };
         var envelope = JsonSerializer.SerializeToUtf8Bytes(ManifestSigner.Sign(manifest, request.Keys), CoreJson.Indented);
         var dir = Path.GetDirectoryName(Path.GetFullPath(request.OutPath));
@@ -99,7 +132,28 @@ public static class BundleBuilder
             Directory.CreateDirectory(dir);
         }
 
-        BundleArchive.Write(request.OutPath, envelope, [(ModelFileName, request.ModelPath)]);
-        return new Result(manifest, envelope, request.OutPath);
+        BundleArchive.Write(request.OutPath, envelope, sources);
+        return new Result(manifest, envelope, request.OutPath) { AcceptanceVectors = suite?.Vectors.Count ?? 0 };
+    }
+
+    private static void CheckAcceptanceOptions(Request request)
+    {
+        if (request.Tolerance is { } tolerance)
+        {
+            if (request.AcceptancePath is null)
+            {
+                throw new ArgumentException("a tolerance applies to acceptance vectors: give an acceptance file (--acceptance) too");
+            }
+
+            if (!double.IsFinite(tolerance) || tolerance < 0)
+            {
+                throw new ArgumentException($"tolerance {tolerance} must be a finite number ≥ 0");
+            }
+        }
+
+        if (request.WarmupRuns is < 0 or > BundleAcceptance.MaxWarmupRuns)
+        {
+            throw new ArgumentException($"warm-up runs {request.WarmupRuns} is outside 0..{BundleAcceptance.MaxWarmupRuns}");
+        }
     }
 }

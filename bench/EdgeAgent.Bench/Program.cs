@@ -145,7 +145,7 @@ try
     var manifest = new EdgeAgent.Core.Bundles.BundleManifest { Name = "big", Version = "1.0.0", Created = DateTimeOffset.UtcNow, Model = "model.onnx", Files = [entry] };
     var envelope = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(EdgeAgent.Core.Bundles.ManifestSigner.Sign(manifest, [signer]), EdgeAgent.Core.CoreJson.Options);
     var bundle = Path.Combine(verifyDir, "big-1.0.0.edgebundle");
-    EdgeAgent.Fleet.Bundles.BundleArchive.Write(bundle, envelope, [("model.onnx", blob)]);
+    EdgeAgent.Core.Bundles.BundleArchive.Write(bundle, envelope, [("model.onnx", blob)]);
     using var trust = new EdgeAgent.Core.Bundles.TrustedKeys();
     trust.AddPem(signer.ExportSubjectPublicKeyInfoPem());
 

@@ -76,6 +76,9 @@ public static class AgentHost
         services.AddSingleton<ChunkFetcher>();
         services.AddSingleton<BundleInstaller>();
         services.AddSingleton<AcceptanceRunner>();
+        services.AddSingleton<VersionRetention>();
+        services.AddSingleton<DeploymentProgress>();
+        services.AddSingleton<SideloadInstaller>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<InferenceMeter>();
         services.AddSingleton<InferenceRunner>();

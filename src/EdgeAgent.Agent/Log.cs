@@ -59,6 +59,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Trust root refused: {Reason}")]
     public static partial void TrustRootRefused(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Rolling {Model} back from {Version} to {Previous}: {Reason}")]
+    public static partial void RollingBack(ILogger logger, string model, string version, string previous, string reason);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Information, Message = "{Model} {Version} passed staging: {Vectors} acceptance vector(s), {WarmupRuns} warm-up run(s) at {WarmupMs:0.###} ms mean")]
+    public static partial void Accepted(ILogger logger, string model, string version, int vectors, int warmupRuns, double warmupMs);
+
     [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "{Model} {Version}: {State}")]
     public static partial void StateChanged(ILogger logger, string model, string version, string state);
 

@@ -11,7 +11,7 @@ public sealed class AgentApiClient : IDisposable
 
     private readonly HttpClient _http;
 
-    public AgentApiClient(string socketPath)
+    public AgentApiClient(string socketPath, TimeSpan? timeout = null)
     {
         SocketPath = socketPath;
         var handler = new SocketsHttpHandler
@@ -32,7 +32,7 @@ public sealed class AgentApiClient : IDisposable
             },
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         };
-        _http = new HttpClient(handler) { BaseAddress = new Uri("http://localhost"), Timeout = TimeSpan.FromSeconds(30) };
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://localhost"), Timeout = timeout ?? TimeSpan.FromSeconds(30) };
     }
 
     public string SocketPath { get; }
@@ -57,6 +57,21 @@ public sealed class AgentApiClient : IDisposable
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         }
 
+        return await SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>POSTs a file as the body, streamed (a bundle can be large).</summary>
+    public async Task<(int Status, string Body)> PostFileAsync(string path, string file, string contentType, CancellationToken cancellationToken = default)
+    {
+        await using var stream = File.OpenRead(file);
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StreamContent(stream, 1 << 16) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        request.Content.Headers.ContentLength = stream.Length;
+        return await SendAsync(request, cancellationToken);
+    }
+
+    private async Task<(int Status, string Body)> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
         try
         {
             using var response = await _http.SendAsync(request, cancellationToken);

@@ -20,6 +20,8 @@ public static class EdgectlApp
             DeployCommand.Create(),
             DeviceCommands.Status(),
             DeviceCommands.Infer(),
+            InstallCommands.Install(),
+            InstallCommands.Release(),
             DemoCommand.Create(),
         };
         var parsed = root.Parse(args);

@@ -25,6 +25,7 @@ public sealed class DeviceCommandTests : IAsyncDisposable
                 ["Agent:DeviceId"] = "dev-7",
                 ["Agent:StateDirectory"] = Path.Combine(_work, "state"),
                 ["Agent:ApiSocket"] = socket,
+                ["Agent:ProbationSeconds"] = "1",
                 ["Mqtt:Url"] = _broker.Url,
                 ["Trust:PublicKeys:0"] = keys.PublicKeyPath,
             }).Build(),

@@ -5,6 +5,7 @@ using EdgeAgent.Agent.Options;
 using EdgeAgent.Agent.Serving;
 using EdgeAgent.Agent.Telemetry;
 using EdgeAgent.Core;
+using EdgeAgent.Core.Bundles;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -51,11 +52,54 @@ public static class LocalApi
                 ? InferAsync(context, name, runner, options)
                 : Task.FromResult(Error(404, $"model '{name}' version {version} is not the one serving")));
         app.MapGet("/v1/status", (IServiceProvider services) => Results.Json(Status(services), CoreJson.Options));
+        app.MapPost("/v1/bundles", InstallAsync);
+        app.MapDelete("/v1/pins/{name}", (string name, DesiredStateInbox desired) =>
+            desired.Release(name)
+                ? Results.Json(new { model = name, pinned = false })
+                : Error(404, $"model '{name}' is not pinned by a local install"));
         app.MapGet("/v1/models", (ModelCatalog catalog) => Results.Json(
             catalog.Active.Select(m => new { name = m.Name, version = m.Version, inputs = m.Inputs, outputs = m.Outputs }), CoreJson.Options));
     }
 
     public static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+
+    /// <summary><c>POST /v1/bundles[?probationSeconds=N]</c> with a <c>.edgebundle</c> body: verify, install, pin (202).</summary>
+    private static async Task<IResult> InstallAsync(HttpContext context, SideloadInstaller sideload)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = SideloadInstaller.MaxUploadBytes;
+        }
+
+        int? probation = null;
+        if (context.Request.Query.TryGetValue("probationSeconds", out var text))
+        {
+            if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds > 7 * 86400)
+            {
+                return Error(400, "probationSeconds must be a whole number of seconds from 0 to 604800");
+            }
+
+            probation = seconds;
+        }
+
+        try
+        {
+            var manifest = await sideload.InstallAsync(context.Request.Body, context.Request.ContentLength, probation, context.RequestAborted);
+            return Results.Json(new { model = manifest.Name, version = manifest.Version, pinned = true }, statusCode: 202);
+        }
+        catch (BundleRejectedException ex)
+        {
+            return Error(ex.Reason is RejectionReason.TooLarge ? 413 : ex.Reason is RejectionReason.InsufficientDisk or RejectionReason.DiskBudget ? 507 : 400, "rejected: " + ex.Describe());
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == 413)
+        {
+            return Error(413, $"the bundle is larger than the {SideloadInstaller.MaxUploadBytes / 1048576} MiB this agent accepts");
+        }
+        catch (IOException ex)
+        {
+            return Error(507, $"io-error: {ex.Message}");
+        }
+    }
 
     private static async Task<IResult> InferAsync(HttpContext context, string name, InferenceRunner runner, IOptions<AgentOptions> options)
     {
@@ -124,7 +168,9 @@ public static class LocalApi
             broker = new { url = mqtt.Broker, connected = mqtt.IsConnected, reconnects = mqtt.Reconnects, session = mqtt.SessionSeq },
             desired = desired.Current.Models,
             desiredError = desired.LastError,
-            models = ModelStateReport.Of(store, meter.Totals()),
+            groups = agent.Groups,
+            pinned = desired.Local.Models,
+            models = ModelStateReport.Of(store, services.GetRequiredService<DeploymentProgress>(), meter.Totals()),
             outbox = new { depth = outbox.Depth, dropped = outbox.Dropped, delivered = outbox.Delivered },
         };
     }

@@ -71,16 +71,96 @@ public sealed class BundleInstaller
         }
     }
 
+    /// <summary>
+    /// A version already installed in <c>models/NAME/VERSION/</c> (staged earlier, sideloaded, or kept for rollback), its
+    /// envelope verified again and every file re-hashed; null when it is not there or no longer intact.
+    /// <paramref name="revert"/>: the version served on this device before, so expiry and anti-rollback do not apply.
+    /// </summary>
+    public (BundleManifest Manifest, byte[] Envelope)? TryInstalled(string name, string version, bool revert)
+    {
+        var path = _store.EnvelopePath(name, version);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        var envelope = File.ReadAllBytes(path);
+        try
+        {
+            var manifest = Verify(envelope, name, version, reload: revert);
+            VerifyInstalled(manifest);
+            return (manifest, envelope);
+        }
+        catch (Exception ex) when ((ex is BundleRejectedException or IOException) && !revert)
+        {
+            // Damaged or no longer acceptable locally: fetch it from the broker instead (which verifies from scratch).
+            Directory.Delete(_store.VersionDirectory(name, version), recursive: true);
+            return null;
+        }
+    }
+
     public async Task FetchFilesAsync(BundleManifest manifest, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         long done = 0;
         foreach (var file in manifest.Files)
         {
+            CopyHeldFile(file);
             var before = done;
-            var fileProgress = progress is null ? null : new Progress<long>(bytes => progress.Report(before + bytes));
+            var fileProgress = progress is null ? null : new OffsetProgress(progress, before);
             await _chunks.FetchAsync(file, fileProgress, cancellationToken);
             done += file.Length;
+        }
+    }
+
+    /// <summary>A file with the same sha256 that an installed version already holds is copied, never fetched again.</summary>
+    private void CopyHeldFile(BundleFileEntry file)
+    {
+        if (_store.HasBlob(file) || !Directory.Exists(_store.ModelDirectory))
+        {
+            return;
+        }
+
+        foreach (var envelopePath in Directory.EnumerateFiles(_store.ModelDirectory, "envelope.json", SearchOption.AllDirectories))
+        {
+            BundleManifest held;
+            try
+            {
+                held = UnverifiedManifest.Read(File.ReadAllBytes(envelopePath)).Manifest;
+            }
+            catch (Exception ex) when (ex is BundleRejectedException or IOException)
+            {
+                continue;
+            }
+
+            // Only the location is taken from the unverified manifest: the bytes are hashed against the signed entry below.
+            var match = held.Files.FirstOrDefault(f => f.Sha256 == file.Sha256 && f.Length == file.Length);
+            if (match is null || Path.GetDirectoryName(envelopePath) is not { } dir)
+            {
+                continue;
+            }
+
+            var source = Path.GetFullPath(Path.Combine(dir, match.Path));
+            if (!source.StartsWith(Path.GetFullPath(dir) + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(source))
+            {
+                continue;
+            }
+
+            var temp = _store.BlobPath(file.Sha256) + ".copying";
+            Directory.CreateDirectory(_store.BlobDirectory);
+            File.Copy(source, temp, overwrite: true);
+            using (var stream = File.OpenRead(temp))
+            {
+                if (stream.Length != file.Length || Convert.ToHexStringLower(SHA256.HashData(stream)) != file.Sha256)
+                {
+                    stream.Close();
+                    File.Delete(temp);
+                    continue;
+                }
+            }
+
+            File.Move(temp, _store.BlobPath(file.Sha256), overwrite: true);
+            return;
         }
     }
 
@@ -134,6 +214,11 @@ public sealed class BundleInstaller
 
                     hash.AppendData(buffer, 0, read);
                     output.Write(buffer, 0, read);
+                    if (total >= file.Length / 2)
+                    {
+                        output.Flush(flushToDisk: true);
+                        FaultInjection.Hit("installing");
+                    }
                 }
 
                 output.Flush(flushToDisk: true);
@@ -154,7 +239,22 @@ public sealed class BundleInstaller
             Directory.Delete(dir, recursive: true);
         }
 
+        FaultInjection.Hit("installed-staging");
         Directory.Move(staging, dir);
+        FaultInjection.Hit("installed");
+
+        // The installed copy is the one kept: the download is not needed twice.
+        foreach (var file in manifest.Files)
+        {
+            File.Delete(_store.BlobPath(file.Sha256));
+        }
+
         return _store.FilePath(manifest.Name, manifest.Version, manifest.ModelFile!);
+    }
+
+    /// <summary>Reports a file's progress as progress of the whole bundle, on the calling thread (in order, unlike <see cref="Progress{T}"/>).</summary>
+    private sealed class OffsetProgress(IProgress<long> inner, long offset) : IProgress<long>
+    {
+        public void Report(long value) => inner.Report(offset + value);
     }
 }

@@ -32,15 +32,24 @@ public sealed class ChunkFetcher
     private readonly BundleStore _store;
     private readonly AgentOptions _options;
     private readonly ILogger<ChunkFetcher> _logger;
+    private readonly TimeProvider _time;
+    private long _received;
 
-    public ChunkFetcher(MqttSession mqtt, BundleStore store, IOptions<AgentOptions> options, ILogger<ChunkFetcher> logger)
+    public ChunkFetcher(MqttSession mqtt, BundleStore store, IOptions<AgentOptions> options, ILogger<ChunkFetcher> logger, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _mqtt = mqtt;
         _store = store;
         _options = options.Value;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
     }
+
+    /// <summary>A chunk on the broker failed its hash (topic, reason); the reconcile loop reports it as an event.</summary>
+    public event Action<string, string>? ChunkRejected;
+
+    /// <summary>Chunk bytes received from the broker since start-up, good or bad (what downloads cost on the link).</summary>
+    public long BytesReceived => Interlocked.Read(ref _received);
 
     /// <summary>Makes sure <c>blobs/SHA256</c> holds the whole, verified file.</summary>
     public async Task FetchAsync(BundleFileEntry file, IProgress<long>? progress, CancellationToken cancellationToken)
@@ -70,9 +79,24 @@ public sealed class ChunkFetcher
             var badCopies = new Dictionary<int, int>();
             var timeout = TimeSpan.FromSeconds(_options.FetchTimeoutSeconds);
             long unflushed = 0;
+            var cap = _options.MaxFetchBytesPerSecond;
+
+            // With a bandwidth cap, a window holds about one second's worth of chunks.
+            var windowSize = cap > 0 ? (int)Math.Clamp(cap / Math.Max(1, file.ChunkSize), 1, WindowSize) : WindowSize;
+            var started = _time.GetTimestamp();
+            long fetched = 0;
             while (missing.Count > 0)
             {
-                var window = missing.Take(WindowSize).ToList();
+                if (cap > 0)
+                {
+                    var due = TimeSpan.FromSeconds((double)fetched / cap) - _time.GetElapsedTime(started);
+                    if (due > TimeSpan.Zero)
+                    {
+                        await Task.Delay(due, _time, cancellationToken);
+                    }
+                }
+
+                var window = missing.Take(windowSize).ToList();
                 var topics = window.Select(i => _mqtt.Topics.Blob(file.Sha256, i)).ToList();
                 var arrived = await _mqtt.CollectAsync(topics, timeout, cancellationToken);
                 var progressed = false;
@@ -83,9 +107,12 @@ public sealed class ChunkFetcher
                         continue;
                     }
 
+                    Interlocked.Add(ref _received, message.Payload.Length);
+                    fetched += message.Payload.Length;
                     if (!ChunkTable.ChunkMatches(file, index, message.Payload))
                     {
                         Log.ChunkHashMismatch(_logger, index, file.Sha256);
+                        ChunkRejected?.Invoke(message.Topic, $"chunk {index} of '{file.Path}' does not match the signed chunk table ({message.Payload.Length} bytes; bad copy {badCopies.GetValueOrDefault(index) + 1} of at most {MaxBadCopies})");
                         var bad = badCopies[index] = badCopies.GetValueOrDefault(index) + 1;
                         if (bad >= MaxBadCopies)
                         {
@@ -95,7 +122,16 @@ public sealed class ChunkFetcher
                         continue;
                     }
 
+                    if (FaultInjection.IsArmed($"chunk-partial:{index}"))
+                    {
+                        // A torn write: half the chunk lands at its offset, then the process dies.
+                        RandomAccess.Write(handle, message.Payload.AsSpan(0, message.Payload.Length / 2), (long)index * file.ChunkSize);
+                        RandomAccess.FlushToDisk(handle);
+                        FaultInjection.Hit($"chunk-partial:{index}");
+                    }
+
                     RandomAccess.Write(handle, message.Payload, (long)index * file.ChunkSize);
+                    FaultInjection.Hit($"chunk:{index}");
                     missing.Remove(index);
                     held += message.Payload.Length;
                     unflushed += message.Payload.Length;
@@ -117,6 +153,7 @@ public sealed class ChunkFetcher
             }
 
             RandomAccess.FlushToDisk(handle);
+            FaultInjection.Hit("assembling");
             sha = WholeFileSha256(handle, file.Length);
         }
 
@@ -127,6 +164,7 @@ public sealed class ChunkFetcher
         }
 
         File.Move(partial, _store.BlobPath(file.Sha256), overwrite: true);
+        FaultInjection.Hit("assembled");
         Directory.Delete(parts, recursive: true);
     }
 

@@ -51,6 +51,7 @@ public sealed class DeploymentStore
             _records = next;
         }
 
+        FaultInjection.Hit("state:" + updated.State);
         Changed?.Invoke(this, updated);
         return updated;
     }

@@ -16,17 +16,41 @@ public sealed record ModelStateReport(string Name, string State, string? Version
 
     public double? P95Ms { get; init; }
 
+    /// <summary>The version a failed probation would roll back to (kept on disk).</summary>
+    public string? PreviousVersion { get; init; }
+
+    /// <summary>Every earlier version kept on disk for instant rollback, newest first.</summary>
+    public IReadOnlyList<string> Retained { get; init; } = [];
+
+    /// <summary>While fetching: bytes held of the bundle's total.</summary>
+    public ProgressReport? Progress { get; init; }
+
+    public DateTimeOffset? ProbationEnds { get; init; }
+
+    public DateTimeOffset? ActivateAt { get; init; }
+
+    public FailureRecord? LastFailure { get; init; }
+
     /// <summary>Every model record, by name; with <paramref name="totals"/> the traffic figures are filled in (0 for a model without traffic).</summary>
-    public static IReadOnlyList<ModelStateReport> Of(DeploymentStore store, IReadOnlyList<ModelTotals>? totals = null)
+    public static IReadOnlyList<ModelStateReport> Of(DeploymentStore store, DeploymentProgress? progress = null, IReadOnlyList<ModelTotals>? totals = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         var byModel = totals?.ToDictionary(t => t.Model, StringComparer.Ordinal);
-        return [.. store.Snapshot().Values.OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => From(r, byModel))];
+        return [.. store.Snapshot().Values.OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => From(r, progress, byModel))];
     }
 
-    private static ModelStateReport From(ModelRecord r, Dictionary<string, ModelTotals>? totals)
+    private static ModelStateReport From(ModelRecord r, DeploymentProgress? progress, Dictionary<string, ModelTotals>? totals)
     {
-        var report = new ModelStateReport(r.Name, r.State, r.TargetVersion, r.ActiveVersion, r.Reason, r.Attempts, r.Updated);
+        var fetching = r.State == DeploymentStates.Fetching && progress?.Of(r.Name) is { } p ? new ProgressReport(p.Bytes, p.Total) : null;
+        var report = new ModelStateReport(r.Name, r.State, r.TargetVersion, r.ActiveVersion, r.Reason, r.Attempts, r.Updated)
+        {
+            PreviousVersion = r.PreviousVersion,
+            Retained = r.Retained,
+            Progress = fetching,
+            ProbationEnds = r.ProbationEnds,
+            ActivateAt = r.ActivateAt,
+            LastFailure = r.LastFailure,
+        };
         if (totals is null)
         {
             return report;

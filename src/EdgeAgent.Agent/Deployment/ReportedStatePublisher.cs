@@ -18,12 +18,13 @@ public sealed class ReportedStatePublisher : BackgroundService
     private readonly DeploymentStore _store;
     private readonly DesiredStateInbox _desired;
     private readonly TrustStore _trust;
+    private readonly DeploymentProgress _progress;
     private readonly AgentOptions _agent;
     private readonly TimeProvider _time;
     private readonly WakeSignal _wake = new();
     private readonly ILogger<ReportedStatePublisher> _logger;
 
-    public ReportedStatePublisher(MqttSession mqtt, DeploymentStore store, DesiredStateInbox desired, TrustStore trust, IOptions<AgentOptions> agent, TimeProvider time, ILogger<ReportedStatePublisher> logger)
+    public ReportedStatePublisher(MqttSession mqtt, DeploymentStore store, DesiredStateInbox desired, TrustStore trust, DeploymentProgress progress, IOptions<AgentOptions> agent, TimeProvider time, ILogger<ReportedStatePublisher> logger)
     {
         _logger = logger;
         ArgumentNullException.ThrowIfNull(agent);
@@ -32,6 +33,8 @@ public sealed class ReportedStatePublisher : BackgroundService
         _desired = desired;
         _trust = trust;
         _trust.Changed += (_, _) => Wake();
+        _progress = progress;
+        _progress.Changed += (_, _) => Wake();
         _agent = agent.Value;
         _time = time;
         _store.Changed += (_, _) => Wake();
@@ -76,11 +79,13 @@ public sealed class ReportedStatePublisher : BackgroundService
         deviceId = _agent.DeviceId,
         agentVersion = AgentInfo.Version,
         architecture = _agent.Architecture,
+        deviceType = _agent.DeviceType,
+        groups = _agent.Groups,
         updated = _time.GetUtcNow(),
         desiredError = _desired.LastError,
         trustRoot = _trust.Root is { } root ? new { version = root.Version, threshold = root.Threshold, keys = root.Keys.Select(k => k.KeyId) } : null,
         trustRootError = _trust.LastRootError,
-        models = ModelStateReport.Of(_store),
+        models = ModelStateReport.Of(_store, _progress),
     };
 
     public override void Dispose()

@@ -36,4 +36,41 @@ public sealed class AgentOptions
 
     /// <summary>Largest request body the local API accepts.</summary>
     public int MaxRequestBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>Groups this device belongs to: it also follows <c>{p}/groups/{g}/desired</c> (earlier groups win; its own entry wins over all).</summary>
+    public IReadOnlyList<string> Groups { get; set; } = [];
+
+    /// <summary>Versions kept on disk besides the active one, for instant rollback.</summary>
+    public int KeepPreviousVersions { get; set; } = 2;
+
+    /// <summary>Most disk the agent's models and downloads may take (0: no budget, only the free-space check).</summary>
+    public long DiskBudgetMegabytes { get; set; }
+
+    /// <summary>Download rate cap for chunks (0: as fast as the broker sends).</summary>
+    public long MaxFetchBytesPerSecond { get; set; }
+
+    /// <summary>Optional daily UTC window for activations, <c>HH:mm-HH:mm</c> (e.g. <c>02:00-04:00</c>); downloads happen any time.</summary>
+    public string? MaintenanceWindow { get; set; }
+
+    /// <summary>How long a new version is watched after activation before it counts as Active (0: no probation).</summary>
+    public int ProbationSeconds { get; set; } = 300;
+
+    /// <summary>Requests after which probation may end early (0: time only).</summary>
+    public int ProbationRequests { get; set; }
+
+    /// <summary>Error rate allowed above the previous version's during probation (0.05 = five percentage points).</summary>
+    public double ProbationMaxErrorRateIncrease { get; set; } = 0.05;
+
+    /// <summary>p95 latency allowed during probation, as a multiple of the previous version's (plus 5 ms).</summary>
+    public double ProbationMaxLatencyRatio { get; set; } = 3.0;
+
+    /// <summary>Requests needed before error rate and latency are judged (NaN/Inf outputs count from the first).</summary>
+    public int ProbationMinRequests { get; set; } = 20;
+
+    public Core.Deployment.ProbationLimits ProbationLimits() => new()
+    {
+        MaxErrorRateIncrease = ProbationMaxErrorRateIncrease,
+        MaxLatencyRatio = ProbationMaxLatencyRatio,
+        MinRequests = ProbationMinRequests,
+    };
 }

@@ -72,6 +72,40 @@ internal sealed class OptionsValidators :
             errors.Add("Agent:RetryIntervalSeconds must be between 1 and 86400");
         }
 
+        foreach (var group in options.Groups)
+        {
+            if (!DeviceIds.IsValid(group))
+            {
+                errors.Add($"Agent:Groups entry '{group}' may hold only letters, digits, '.', '_' and '-' (no MQTT wildcards or '/')");
+            }
+        }
+
+        if (options.KeepPreviousVersions is < 0 or > 20)
+        {
+            errors.Add("Agent:KeepPreviousVersions must be between 0 and 20");
+        }
+
+        if (options.DiskBudgetMegabytes < 0 || options.MaxFetchBytesPerSecond < 0)
+        {
+            errors.Add("Agent:DiskBudgetMegabytes and Agent:MaxFetchBytesPerSecond must not be negative");
+        }
+
+        if (options.MaintenanceWindow is { Length: > 0 } window && !Core.Deployment.MaintenanceWindow.TryParse(window, out _))
+        {
+            errors.Add($"Agent:MaintenanceWindow '{window}' is not a UTC window such as 02:00-04:00");
+        }
+
+        if (options.ProbationSeconds is < 0 or > 7 * 86400 || options.ProbationRequests < 0 || options.ProbationMinRequests < 1)
+        {
+            errors.Add("Agent:ProbationSeconds must be between 0 and 604800, Agent:ProbationRequests not negative, Agent:ProbationMinRequests at least 1");
+        }
+
+        if (!double.IsFinite(options.ProbationMaxErrorRateIncrease) || options.ProbationMaxErrorRateIncrease is < 0 or > 1
+            || !double.IsFinite(options.ProbationMaxLatencyRatio) || options.ProbationMaxLatencyRatio < 1)
+        {
+            errors.Add("Agent:ProbationMaxErrorRateIncrease must be between 0 and 1 and Agent:ProbationMaxLatencyRatio at least 1");
+        }
+
         return Result(errors);
     }
 

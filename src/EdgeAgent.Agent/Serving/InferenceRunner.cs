@@ -33,8 +33,12 @@ public sealed class InferenceRunner
         var started = Stopwatch.GetTimestamp();
         try
         {
-            RunLeased(model, request, response);
+            var nonFinite = RunLeased(model, request, response);
             _meter.RecordSuccess(model.Name, Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+            if (nonFinite)
+            {
+                _meter.RecordNonFinite(model.Name);
+            }
         }
         catch
         {
@@ -47,7 +51,8 @@ public sealed class InferenceRunner
         }
     }
 
-    private static void RunLeased(OnnxModel model, JsonElement request, Utf8JsonWriter response)
+    /// <returns>True when an output held NaN or Inf.</returns>
+    private static bool RunLeased(OnnxModel model, JsonElement request, Utf8JsonWriter response)
     {
         var (names, values) = ReadInputs(model, request);
         try
@@ -64,13 +69,16 @@ public sealed class InferenceRunner
 
             response.WriteStartArray("outputs");
             var i = 0;
+            var nonFinite = false;
             foreach (var result in results)
             {
                 TensorWriter.Write(response, outputs[i++], result);
+                nonFinite |= TensorWriter.HasNonFinite(result);
             }
 
             response.WriteEndArray();
             response.WriteEndObject();
+            return nonFinite;
         }
         finally
         {

@@ -85,6 +85,37 @@ internal static class TensorWriter
         writer.WriteEndObject();
     }
 
+    /// <summary>True when a floating-point output holds NaN or an infinity (written as null; counted for probation and metrics).</summary>
+    public static bool HasNonFinite(OrtValue value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        switch (value.GetTensorTypeAndShape().ElementDataType)
+        {
+            case TensorElementType.Float:
+                foreach (var v in value.GetTensorDataAsSpan<float>())
+                {
+                    if (!float.IsFinite(v))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case TensorElementType.Double:
+                foreach (var v in value.GetTensorDataAsSpan<double>())
+                {
+                    if (!double.IsFinite(v))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            default:
+                return false;
+        }
+    }
+
     private static void WriteAll<T>(Utf8JsonWriter writer, ReadOnlySpan<T> values, Action<Utf8JsonWriter, T> write)
     {
         foreach (var v in values)

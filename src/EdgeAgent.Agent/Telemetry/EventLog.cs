@@ -30,6 +30,13 @@ public sealed class EventLog
         _outbox.Enqueue(Kind, seq => JsonSerializer.Serialize(new { seq, deviceId = _deviceId, type = "trust-root", version, state, reason = refusal, timestamp }, CoreJson.Options));
     }
 
+    /// <summary>Something received from the broker was refused (a malformed or oversized desired-state document, a chunk that fails its hash) and otherwise ignored.</summary>
+    public void Rejected(string topic, string reason)
+    {
+        var timestamp = _time.GetUtcNow();
+        _outbox.Enqueue(Kind, seq => JsonSerializer.Serialize(new { seq, deviceId = _deviceId, type = "rejected", topic, reason, timestamp }, CoreJson.Options));
+    }
+
     public void Deployment(string model, string version, string state, string? reason = null)
     {
         var timestamp = _time.GetUtcNow();

@@ -11,7 +11,10 @@ using Microsoft.Extensions.Options;
 
 namespace EdgeAgent.Agent.Telemetry;
 
-/// <summary>Heartbeat on <c>{p}/devices/{id}/health</c>: resources, per-model rates and latency, outbox depth, MQTT reconnects.</summary>
+/// <summary>
+/// Heartbeat on <c>{p}/devices/{id}/health</c> (retained, so a fleet view started later sees the last one and its age):
+/// resources, per-model rates and latency, outbox depth, MQTT reconnects.
+/// </summary>
 public sealed class HealthReporter : BackgroundService
 {
     private readonly MqttSession _mqtt;
@@ -53,7 +56,7 @@ public sealed class HealthReporter : BackgroundService
             {
                 try
                 {
-                    if (_mqtt.IsConnected && await _mqtt.PublishAsync(_mqtt.Topics.Health(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(Snapshot(), CoreJson.Options), retain: false, stoppingToken))
+                    if (_mqtt.IsConnected && await _mqtt.PublishAsync(_mqtt.Topics.Health(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(Snapshot(), CoreJson.Options), retain: true, stoppingToken))
                     {
                         Interlocked.Increment(ref _sent);
                     }
@@ -100,6 +103,7 @@ public sealed class HealthReporter : BackgroundService
         {
             deviceId = _agent.DeviceId,
             timestamp = _time.GetUtcNow(),
+            intervalSeconds = _interval.TotalSeconds,
             agentVersion = AgentInfo.Version,
             uptimeSeconds = Math.Round((_time.GetUtcNow() - _started).TotalSeconds, 1),
             cpuPercent = Math.Round(cpuPercent, 2),

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using EdgeAgent.Core.Deployment;
 using EdgeAgent.Core.Telemetry;
 
 namespace EdgeAgent.Agent.Telemetry;
@@ -24,6 +25,7 @@ public sealed class InferenceMeter
         {
             Interlocked.Increment(ref counters.Total);
             counters.Window.RecordSuccess(micros);
+            Volatile.Read(ref counters.Probation)?.RecordSuccess(micros);
         }
     }
 
@@ -34,6 +36,49 @@ public sealed class InferenceMeter
             Interlocked.Increment(ref counters.Total);
             Interlocked.Increment(ref counters.TotalErrors);
             counters.Window.RecordError();
+            Volatile.Read(ref counters.Probation)?.RecordError();
+        }
+    }
+
+    /// <summary>Counts a served response that held NaN or Inf (in addition to its success).</summary>
+    public void RecordNonFinite(string model)
+    {
+        if (_models.TryGetValue(model, out var counters))
+        {
+            counters.Window.RecordNonFinite();
+            Volatile.Read(ref counters.Probation)?.RecordNonFinite();
+        }
+    }
+
+    /// <summary>The figures of the version serving now, as the baseline a successor's probation is judged against.</summary>
+    public ProbationStats Baseline(string model)
+    {
+        if (!_models.TryGetValue(model, out var c))
+        {
+            return new ProbationStats(0, 0, 0, 0);
+        }
+
+        var window = c.LastWindow is { Requests: > 0 } last ? last : c.Window;
+        return new ProbationStats(Interlocked.Read(ref c.Total), Interlocked.Read(ref c.TotalErrors), window.NonFinite, window.Latency.Quantile(0.95) / 1000);
+    }
+
+    /// <summary>Starts (or restarts) counting the requests of a model's version in probation.</summary>
+    public void StartProbation(string model, string version)
+    {
+        var counters = For(model, version);
+        Volatile.Write(ref counters.Probation, new InferenceWindow(model, version, _time.GetUtcNow()));
+    }
+
+    public ProbationStats? ProbationFigures(string model) =>
+        _models.TryGetValue(model, out var c) && Volatile.Read(ref c.Probation) is { } p
+            ? new ProbationStats(p.Requests, p.Errors, p.NonFinite, p.Latency.Quantile(0.95) / 1000)
+            : null;
+
+    public void EndProbation(string model)
+    {
+        if (_models.TryGetValue(model, out var c))
+        {
+            Volatile.Write(ref c.Probation, null);
         }
     }
 
@@ -116,6 +161,7 @@ public sealed class InferenceMeter
         public long Total;
         public long TotalErrors;
         public InferenceWindow? LastWindow;
+        public InferenceWindow? Probation;
         public DateTimeOffset LastWindowEnd;
     }
 }

@@ -83,6 +83,7 @@ internal sealed class DemoRunner
                 ["Agent:StateDirectory"] = Path.Combine(work, "state"),
                 ["Agent:ApiSocket"] = Path.Combine(work, "api.sock"),
                 ["Agent:FetchTimeoutSeconds"] = "20",
+                ["Agent:ProbationSeconds"] = "0",
                 ["Mqtt:Url"] = broker.Url,
                 ["Trust:PublicKeys:0"] = publicKey,
                 ["Telemetry:WindowSeconds"] = "2",

@@ -20,6 +20,9 @@ public static class RejectionReason
     public const string UnsafePath = "unsafe-path";
     public const string BadChunkTable = "bad-chunk-table";
     public const string TooLarge = "too-large";
+
+    /// <summary>Installing the bundle would take the agent's files over <c>Agent:DiskBudgetMegabytes</c>.</summary>
+    public const string DiskBudget = "disk-budget";
     public const string HashMismatch = "hash-mismatch";
     public const string LengthMismatch = "length-mismatch";
     public const string Timeout = "timeout";

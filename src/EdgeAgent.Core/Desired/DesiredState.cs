@@ -60,6 +60,75 @@ public sealed record DesiredState
         }
     }
 
+    /// <summary>
+    /// The desired state a device acts on: its groups' documents (earlier groups win over later ones) overlaid by its
+    /// own document, model by model: the device entry wins.
+    /// </summary>
+    public static DesiredState Merge(DesiredState device, IEnumerable<DesiredState> groups)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(groups);
+        var byName = new Dictionary<string, DesiredModel>(StringComparer.Ordinal);
+        foreach (var model in device.Models)
+        {
+            byName[model.Name] = model;
+        }
+
+        foreach (var group in groups)
+        {
+            foreach (var model in group.Models)
+            {
+                byName.TryAdd(model.Name, model);
+            }
+        }
+
+        return new DesiredState { Models = [.. byName.Values.OrderBy(m => m.Name, StringComparer.Ordinal)] };
+    }
+
+    private static bool TryReadOptions(JsonElement item, int i, out DateTimeOffset? activateAfter, out int? probationSeconds, out int? probationRequests, out string error)
+    {
+        activateAfter = null;
+        probationSeconds = null;
+        probationRequests = null;
+        error = string.Empty;
+        if (item.TryGetProperty("activateAfter", out var after) && after.ValueKind != JsonValueKind.Null)
+        {
+            if (after.ValueKind != JsonValueKind.String || !DateTimeOffset.TryParse(after.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at))
+            {
+                error = $"models[{i}].activateAfter must be an ISO 8601 time such as 2026-11-27T02:00:00Z";
+                return false;
+            }
+
+            activateAfter = at;
+        }
+
+        if (!TryReadCount(item, "probationSeconds", i, 7 * 24 * 3600, out probationSeconds, out error))
+        {
+            return false;
+        }
+
+        return TryReadCount(item, "probationRequests", i, 100_000_000, out probationRequests, out error);
+    }
+
+    private static bool TryReadCount(JsonElement item, string property, int i, int max, out int? value, out string error)
+    {
+        value = null;
+        error = string.Empty;
+        if (!item.TryGetProperty(property, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out var n) || n < 0 || n > max)
+        {
+            error = $"models[{i}].{property} must be a whole number from 0 to {max}";
+            return false;
+        }
+
+        value = n;
+        return true;
+    }
+
     private static bool TryRead(JsonElement root, out DesiredState? state, out string error)
     {
         state = null;
@@ -120,7 +189,12 @@ public sealed record DesiredState
                 return false;
             }
 
-            list.Add(new DesiredModel(name, version));
+            if (!TryReadOptions(item, i, out var activateAfter, out var probationSeconds, out var probationRequests, out error))
+            {
+                return false;
+            }
+
+            list.Add(new DesiredModel(name, version) { ActivateAfter = activateAfter, ProbationSeconds = probationSeconds, ProbationRequests = probationRequests });
             i++;
         }
 

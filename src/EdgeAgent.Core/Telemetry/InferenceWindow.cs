@@ -5,6 +5,7 @@ public sealed class InferenceWindow
 {
     private long _requests;
     private long _errors;
+    private long _nonFinite;
 
     public InferenceWindow(string model, string version, DateTimeOffset start)
     {
@@ -24,6 +25,11 @@ public sealed class InferenceWindow
     public long Requests => Interlocked.Read(ref _requests);
 
     public long Errors => Interlocked.Read(ref _errors);
+
+    /// <summary>Served responses that held a NaN or infinite output value.</summary>
+    public long NonFinite => Interlocked.Read(ref _nonFinite);
+
+    public void RecordNonFinite() => Interlocked.Increment(ref _nonFinite);
 
     public void RecordSuccess(double micros)
     {
@@ -47,6 +53,7 @@ public sealed class InferenceWindow
         WindowEnd = end,
         Count = Requests,
         Errors = Errors,
+        NonFinite = NonFinite,
         LatencyMs = new LatencySummary(
             Math.Round(Latency.Quantile(0.50) / 1000, 4),
             Math.Round(Latency.Quantile(0.95) / 1000, 4),

@@ -22,5 +22,8 @@ public sealed record MetricsRecord
 
     [JsonPropertyName("errors")] public long Errors { get; init; }
 
+    /// <summary>Responses in the window that held a NaN or infinite output.</summary>
+    [JsonPropertyName("nonFinite")] public long NonFinite { get; init; }
+
     [JsonPropertyName("latencyMs")] public required LatencySummary LatencyMs { get; init; }
 }

@@ -92,6 +92,7 @@ public sealed class AgentRig : IAsyncDisposable
             ["Agent:ApiSocket"] = Socket,
             ["Agent:FetchTimeoutSeconds"] = "5",
             ["Agent:RetryIntervalSeconds"] = "1",
+            ["Agent:ProbationSeconds"] = "0",
             ["Mqtt:Url"] = Broker.Url,
             ["Mqtt:MaxReconnectDelaySeconds"] = "1",
             ["Trust:PublicKeys:0"] = Keys.PublicKeyPath,
@@ -160,11 +161,35 @@ public sealed class AgentRig : IAsyncDisposable
         });
     }
 
+    public static string FixtureModel(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", name);
+
+    /// <summary>Builds a signed bundle of any model under the rig's model name.</summary>
+    public BundleBuilder.Result BuildBundleOf(string modelPath, string version, string? acceptancePath = null, int chunkSize = Core.Bundles.ChunkTable.DefaultChunkSize)
+    {
+        using var key = SigningKeys.LoadPrivate(Keys.PrivateKeyPath);
+        return BundleBuilder.Create(new BundleBuilder.Request
+        {
+            ModelPath = modelPath,
+            Name = Model,
+            Version = version,
+            Keys = [key],
+            AcceptancePath = acceptancePath,
+            ChunkSize = chunkSize,
+            OutPath = Path.Combine(Work, $"{Model}-{version}-{Guid.NewGuid():N}.edgebundle"),
+        });
+    }
+
+    /// <summary>Publishes a raw desired-state document for this device (retained).</summary>
+    public async Task PublishDesiredAsync(string json) =>
+        await PublishRawAsync($"edgeagent/v1/devices/{DeviceId}/desired", Encoding.UTF8.GetBytes(json));
+
     /// <summary>
     /// A valid model whose bytes differ from the sample: same graph and weights, one character of the model's doc
     /// string changed, so its sha256 (and so its blob) is new.
     /// </summary>
-    public string ModelVariant(int variant)
+    public string ModelVariant(int variant) => WriteModelVariant(variant, Work);
+
+    public static string WriteModelVariant(int variant, string directory)
     {
         var bytes = File.ReadAllBytes(SampleModel);
         var marker = Encoding.ASCII.GetBytes("Vibration classifier");
@@ -175,7 +200,7 @@ public sealed class AgentRig : IAsyncDisposable
         }
 
         bytes[at] = (byte)('A' + (variant % 26));
-        var path = Path.Combine(Work, $"variant-{variant}.onnx");
+        var path = Path.Combine(directory, $"variant-{variant}.onnx");
         File.WriteAllBytes(path, bytes);
         return path;
     }

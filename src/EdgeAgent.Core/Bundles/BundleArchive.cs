@@ -1,7 +1,6 @@
 using System.Formats.Tar;
-using EdgeAgent.Core.Bundles;
 
-namespace EdgeAgent.Fleet.Bundles;
+namespace EdgeAgent.Core.Bundles;
 
 /// <summary>
 /// The file form <c>NAME-VERSION.edgebundle</c>: a POSIX tar holding <c>envelope.json</c> (the DSSE-signed manifest)

@@ -42,7 +42,17 @@ public sealed class FleetConnection : IAsyncDisposable
     /// <summary>Every message on the subscriptions made with <see cref="WatchAsync"/>.</summary>
     public event Action<string, byte[]>? MessageReceived;
 
-    public static async Task<FleetConnection> ConnectAsync(string brokerUrl, string topicPrefix = Topics.DefaultPrefix, string? clientId = null, string? username = null, string? password = null, CancellationToken cancellationToken = default)
+    public static async Task<FleetConnection> ConnectAsync(string brokerUrl, string topicPrefix = Topics.DefaultPrefix, string? clientId = null, string? username = null, string? password = null, CancellationToken cancellationToken = default) =>
+        await ConnectCoreAsync(brokerUrl, topicPrefix, clientId, username, password, null, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ConnectAsync"/>, with a retained will the broker publishes when this connection dies without a
+    /// clean disconnect (an empty <paramref name="willPayload"/> clears the retained topic, as a rollout driver's lease does).
+    /// </summary>
+    public static async Task<FleetConnection> ConnectWithWillAsync(string brokerUrl, string topicPrefix, string? username, string? password, string willTopic, byte[] willPayload, CancellationToken cancellationToken = default) =>
+        await ConnectCoreAsync(brokerUrl, topicPrefix, null, username, password, willTopic, willPayload, cancellationToken);
+
+    private static async Task<FleetConnection> ConnectCoreAsync(string brokerUrl, string topicPrefix, string? clientId, string? username, string? password, string? willTopic, byte[]? willPayload, CancellationToken cancellationToken)
     {
         var broker = BrokerAddress.Parse(brokerUrl);
         var client = new MqttClientFactory().CreateMqttClient();
@@ -55,6 +65,11 @@ public sealed class FleetConnection : IAsyncDisposable
         if (broker.UseTls)
         {
             builder = builder.WithTlsOptions(o => o.UseTls());
+        }
+
+        if (willTopic is not null)
+        {
+            builder = builder.WithWillTopic(willTopic).WithWillPayload(willPayload ?? []).WithWillRetain(true).WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
         }
 
         if (!string.IsNullOrEmpty(username))

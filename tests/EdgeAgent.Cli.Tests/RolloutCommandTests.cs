@@ -62,6 +62,37 @@ public sealed class RolloutCommandTests : IAsyncDisposable
         Assert.Equal("edgectl: no rollout 'nope' on edgeagent/v1/rollouts/nope", missing.Stderr.Trim());
     }
 
+    [Fact]
+    public async Task Group_targets_are_the_devices_whose_reported_state_lists_the_group()
+    {
+        _broker = await EmbeddedBroker.StartAsync();
+        await using (var seed = await FleetConnection.ConnectAsync(_broker.Url, cancellationToken: TestContext.Current.CancellationToken))
+        {
+            // No agent here: reported documents as devices with Agent:Groups publish them.
+            await seed.PublishAsync("edgeagent/v1/devices/b-2/reported", """{"deviceId":"b-2","groups":["line-a","line-b"],"models":[]}"""u8.ToArray(), retain: true, TestContext.Current.CancellationToken);
+            await seed.PublishAsync("edgeagent/v1/devices/a-1/reported", """{"deviceId":"a-1","groups":["line-a"],"models":[]}"""u8.ToArray(), retain: true, TestContext.Current.CancellationToken);
+            await seed.PublishAsync("edgeagent/v1/devices/c-3/reported", """{"deviceId":"c-3","groups":["line-b"],"models":[]}"""u8.ToArray(), retain: true, TestContext.Current.CancellationToken);
+        }
+
+        var start = await Edgectl.RunAsync("rollout", "start", "--model", "vibration", "--version", "1.1.0", "--group", "line-a", "--waves", "100%", "--wave-timeout", "1s", "--id", "g1", "--broker", _broker.Url, "--json");
+        Assert.True(start.Code == 6, $"exit {start.Code}: {start.Stderr}");
+        using (var doc = JsonDocument.Parse(start.Stdout))
+        {
+            Assert.Equal(["a-1", "b-2"], doc.RootElement.GetProperty("targets").EnumerateArray().Select(t => t.GetString()));
+            Assert.Equal("line-a", doc.RootElement.GetProperty("group").GetString());
+        }
+
+        // Devices that had no desired document before get none again.
+        await using (var check = await FleetConnection.ConnectAsync(_broker.Url, cancellationToken: TestContext.Current.CancellationToken))
+        {
+            Assert.Null(await DesiredStateWriter.ReadAsync(check, "a-1", TimeSpan.FromMilliseconds(300), TestContext.Current.CancellationToken));
+        }
+
+        var none = await Edgectl.RunAsync("rollout", "start", "--model", "vibration", "--version", "1.1.0", "--group", "line-z", "--broker", _broker.Url);
+        Assert.Equal(1, none.Code);
+        Assert.StartsWith("edgectl: no device reports group 'line-z'", none.Stderr.Trim(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--devices a --group g", "give either --devices or --group")]
     [InlineData("", "give either --devices or --group")]

@@ -257,6 +257,8 @@ internal static class RolloutCommands
                 return Done(doc, parse.GetValue(json), $"rollout {rolloutId} running; driven by {other}");
             }
 
+            // Taking over: the time nobody drove the rollout does not count against the devices still deploying.
+            doc = await RolloutDriver.PublishAsync(connection, RolloutGate.Resume(doc, DateTimeOffset.UtcNow), driver.Writer, DateTimeOffset.UtcNow, cancellationToken);
             var progress = Progress();
             progress.MarkupLine($"rollout [bold]{Markup.Escape(rolloutId)}[/]: resuming here ({Markup.Escape(RolloutDriver.Summary(doc))})");
             return await DriveAsync(driver, doc, progress, parse.GetValue(json), cancellationToken);

@@ -18,6 +18,8 @@ public static class EdgectlApp
             KeysCommands.Create(),
             BundleCommands.Create(),
             DeployCommand.Create(),
+            RolloutCommands.Create(),
+            FleetCommands.Create(),
             DeviceCommands.Status(),
             DeviceCommands.Infer(),
             InstallCommands.Install(),

@@ -9,4 +9,5 @@ public static class ExitCodes
     public const int Rejected = 3;
     public const int AgentUnreachable = 4;
     public const int DemoFailed = 5;
+    public const int RolloutAborted = 6;
 }

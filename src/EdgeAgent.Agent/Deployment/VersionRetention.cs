@@ -97,14 +97,22 @@ public sealed class VersionRetention
 
         var budget = _options.DiskBudgetMegabytes * 1024 * 1024;
         var needed = manifest.Files.Where(f => !_store.HasBlob(f)).Sum(f => f.Length) * 2;
+        var usage = UsageBytes();
+        var removable = _records.Snapshot().Values.SelectMany(r => r.Retained.Select(v => SizeOf(_store.VersionDirectory(r.Name, v)))).Sum();
+        if (usage - removable + needed > budget)
+        {
+            // Refused before anything is deleted: the kept rollback targets stay when the bundle cannot fit anyway.
+            throw new BundleRejectedException(
+                RejectionReason.DiskBudget,
+                $"{manifest.Name} {manifest.Version} needs {needed / 1048576.0:0.#} MiB more; the agent already uses {usage / 1048576.0:0.#} MiB of its {_options.DiskBudgetMegabytes} MiB budget (Agent:DiskBudgetMegabytes), {removable / 1048576.0:0.#} MiB of it in older versions it could remove");
+        }
+
         while (UsageBytes() + needed > budget)
         {
             var oldest = _records.Snapshot().Values.Where(r => r.Retained.Count > 0).OrderByDescending(r => r.Retained.Count).FirstOrDefault();
             if (oldest is null)
             {
-                throw new BundleRejectedException(
-                    RejectionReason.DiskBudget,
-                    $"{manifest.Name} {manifest.Version} needs {needed / 1048576.0:0.#} MiB more; the agent already uses {UsageBytes() / 1048576.0:0.#} MiB of its {_options.DiskBudgetMegabytes} MiB budget (Agent:DiskBudgetMegabytes) with no older version left to remove");
+                break;
             }
 
             _records.Update(oldest.Name, r => r! with { Retained = [.. r.Retained.Take(r.Retained.Count - 1)] });

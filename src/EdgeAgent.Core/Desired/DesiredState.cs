@@ -93,7 +93,9 @@ public sealed record DesiredState
         error = string.Empty;
         if (item.TryGetProperty("activateAfter", out var after) && after.ValueKind != JsonValueKind.Null)
         {
-            if (after.ValueKind != JsonValueKind.String || !DateTimeOffset.TryParse(after.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at))
+            var text = after.ValueKind == JsonValueKind.String ? after.GetString()! : string.Empty;
+            if (text.Length < 19 || text[4] != '-' || text[7] != '-' || text[10] != 'T'
+                || !DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at))
             {
                 error = $"models[{i}].activateAfter must be an ISO 8601 time such as 2026-11-27T02:00:00Z";
                 return false;

@@ -36,5 +36,17 @@ public sealed class Topics
 
     public string Events(string deviceId) => Device(deviceId, "events");
 
+    /// <summary>The retained state of a staged rollout (edgectl rollout).</summary>
+    public string Rollout(string id) => $"{Prefix}/rollouts/{id}";
+
+    /// <summary>Every rollout state (a filter for <c>edgectl rollout list</c>).</summary>
+    public string Rollouts() => $"{Prefix}/rollouts/+";
+
+    /// <summary>The retained lease of the process driving a rollout, cleared by its will when that process dies.</summary>
+    public string RolloutDriver(string id) => $"{Prefix}/rollouts/{id}/driver";
+
+    /// <summary>A filter over one leaf of every device, e.g. <c>{p}/devices/+/reported</c>.</summary>
+    public string AllDevices(string leaf) => $"{Prefix}/devices/+/{leaf}";
+
     public string Device(string deviceId, string leaf) => $"{Prefix}/devices/{deviceId}/{leaf}";
 }

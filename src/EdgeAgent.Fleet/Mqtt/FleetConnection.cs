@@ -13,12 +13,18 @@ public sealed class FleetConnection : IAsyncDisposable
     private readonly IMqttClient _client;
     private readonly MqttClientFactory _factory = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]>> _waiters = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _lost = new();
 
     private FleetConnection(IMqttClient client, BrokerAddress broker, Topics topics)
     {
         _client = client;
         Broker = broker;
         Topics = topics;
+        _client.DisconnectedAsync += _ =>
+        {
+            _lost.Cancel();
+            return Task.CompletedTask;
+        };
         _client.ApplicationMessageReceivedAsync += e =>
         {
             var topic = e.ApplicationMessage.Topic;
@@ -39,10 +45,23 @@ public sealed class FleetConnection : IAsyncDisposable
 
     public bool IsConnected => _client.IsConnected;
 
+    /// <summary>Cancelled when the connection drops (this connection does not reconnect).</summary>
+    public CancellationToken Lost => _lost.Token;
+
     /// <summary>Every message on the subscriptions made with <see cref="WatchAsync"/>.</summary>
     public event Action<string, byte[]>? MessageReceived;
 
-    public static async Task<FleetConnection> ConnectAsync(string brokerUrl, string topicPrefix = Topics.DefaultPrefix, string? clientId = null, string? username = null, string? password = null, CancellationToken cancellationToken = default)
+    public static async Task<FleetConnection> ConnectAsync(string brokerUrl, string topicPrefix = Topics.DefaultPrefix, string? clientId = null, string? username = null, string? password = null, CancellationToken cancellationToken = default) =>
+        await ConnectCoreAsync(brokerUrl, topicPrefix, clientId, username, password, null, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ConnectAsync"/>, with a retained will the broker publishes when this connection dies without a
+    /// clean disconnect (an empty <paramref name="willPayload"/> clears the retained topic, as a rollout driver's lease does).
+    /// </summary>
+    public static async Task<FleetConnection> ConnectWithWillAsync(string brokerUrl, string topicPrefix, string? username, string? password, string willTopic, byte[] willPayload, CancellationToken cancellationToken = default) =>
+        await ConnectCoreAsync(brokerUrl, topicPrefix, null, username, password, willTopic, willPayload, cancellationToken);
+
+    private static async Task<FleetConnection> ConnectCoreAsync(string brokerUrl, string topicPrefix, string? clientId, string? username, string? password, string? willTopic, byte[]? willPayload, CancellationToken cancellationToken)
     {
         var broker = BrokerAddress.Parse(brokerUrl);
         var client = new MqttClientFactory().CreateMqttClient();
@@ -55,6 +74,11 @@ public sealed class FleetConnection : IAsyncDisposable
         if (broker.UseTls)
         {
             builder = builder.WithTlsOptions(o => o.UseTls());
+        }
+
+        if (willTopic is not null)
+        {
+            builder = builder.WithWillTopic(willTopic).WithWillPayload(willPayload ?? []).WithWillRetain(true).WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
         }
 
         if (!string.IsNullOrEmpty(username))
@@ -132,7 +156,19 @@ public sealed class FleetConnection : IAsyncDisposable
         finally
         {
             _waiters.TryRemove(topic, out _);
-            await _client.UnsubscribeAsync(_factory.CreateUnsubscribeOptionsBuilder().WithTopicFilter(topic).Build(), CancellationToken.None);
+            if (_client.IsConnected)
+            {
+                // Bounded: on a connection that just died, an UNSUBACK never comes.
+                using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                try
+                {
+                    await _client.UnsubscribeAsync(_factory.CreateUnsubscribeOptionsBuilder().WithTopicFilter(topic).Build(), bounded.Token);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationException)
+                {
+                    // The connection is going away; nothing to clean up on the broker.
+                }
+            }
         }
     }
 
@@ -155,5 +191,6 @@ public sealed class FleetConnection : IAsyncDisposable
         }
 
         _client.Dispose();
+        _lost.Dispose();
     }
 }

@@ -25,10 +25,13 @@ public sealed class AgentRig : IAsyncDisposable
 
     private readonly ConcurrentQueue<(string Topic, byte[] Payload)> _messages = new();
     private readonly Dictionary<string, string?> _overrides;
+    private readonly bool _ownsBroker;
 
-    private AgentRig(TestBroker broker, string work, Dictionary<string, string?> overrides)
+    private AgentRig(TestBroker broker, string work, Dictionary<string, string?> overrides, string id, bool ownsBroker)
     {
         Broker = broker;
+        Id = id;
+        _ownsBroker = ownsBroker;
         Work = work;
         _overrides = overrides;
         Keys = SigningKeys.Generate(Path.Combine(work, "keys"), "release");
@@ -37,6 +40,9 @@ public sealed class AgentRig : IAsyncDisposable
     }
 
     public TestBroker Broker { get; private set; }
+
+    /// <summary>This rig's device id (<see cref="DeviceId"/> unless the test gave another, e.g. for a fleet of rigs on one broker).</summary>
+    public string Id { get; }
 
     public string Work { get; }
 
@@ -56,12 +62,14 @@ public sealed class AgentRig : IAsyncDisposable
 
     public static string SampleRequest => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "samples", "request.json"));
 
-    public static async Task<AgentRig> StartAsync(TestBroker? broker = null, Dictionary<string, string?>? overrides = null, bool startAgent = true)
+    /// <param name="deviceId">Another device id than <see cref="DeviceId"/>.</param>
+    /// <param name="ownsBroker">False when several rigs share <paramref name="broker"/>: disposing this rig leaves it running.</param>
+    public static async Task<AgentRig> StartAsync(TestBroker? broker = null, Dictionary<string, string?>? overrides = null, bool startAgent = true, string deviceId = DeviceId, bool ownsBroker = true)
     {
         var work = Directory.CreateTempSubdirectory("edgeagent-test-").FullName;
         // EDGEAGENT_TEST_BROKER=mosquitto runs the whole agent suite against a mosquitto process instead.
         broker ??= Environment.GetEnvironmentVariable("EDGEAGENT_TEST_BROKER") == "mosquitto" ? await TestBroker.MosquittoAsync(work) : await TestBroker.EmbeddedAsync();
-        var rig = new AgentRig(broker, work, overrides ?? []);
+        var rig = new AgentRig(broker, work, overrides ?? [], deviceId, ownsBroker);
         await rig.ConnectOperatorAsync();
         if (startAgent)
         {
@@ -80,14 +88,14 @@ public sealed class AgentRig : IAsyncDisposable
 
         Operator = await FleetConnection.ConnectAsync(Broker.Url, clientId: $"operator-{Guid.NewGuid():N}", cancellationToken: TestContext.Current.CancellationToken);
         Operator.MessageReceived += (topic, payload) => _messages.Enqueue((topic, payload));
-        await Operator.WatchAsync($"edgeagent/v1/devices/{DeviceId}/#", TestContext.Current.CancellationToken);
+        await Operator.WatchAsync($"edgeagent/v1/devices/{Id}/#", TestContext.Current.CancellationToken);
     }
 
     public async Task StartAgentAsync()
     {
         var settings = new Dictionary<string, string?>
         {
-            ["Agent:DeviceId"] = DeviceId,
+            ["Agent:DeviceId"] = Id,
             ["Agent:StateDirectory"] = StateDirectory,
             ["Agent:ApiSocket"] = Socket,
             ["Agent:FetchTimeoutSeconds"] = "5",
@@ -209,13 +217,13 @@ public sealed class AgentRig : IAsyncDisposable
         await BundlePublisher.PublishAsync(Operator!, bundle.Path, null, null, TestContext.Current.CancellationToken);
 
     public async Task DeployAsync(string version) =>
-        await DesiredStateWriter.SetModelAsync(Operator!, DeviceId, Model, version, TimeSpan.FromSeconds(0.5), TestContext.Current.CancellationToken);
+        await DesiredStateWriter.SetModelAsync(Operator!, Id, Model, version, TimeSpan.FromSeconds(0.5), TestContext.Current.CancellationToken);
 
     public async Task PublishRawAsync(string topic, byte[] payload, bool retain = true) =>
         await Operator!.PublishAsync(topic, payload, retain, TestContext.Current.CancellationToken);
 
     public IEnumerable<JsonDocument> Messages(string leaf) =>
-        _messages.Where(m => m.Topic == $"edgeagent/v1/devices/{DeviceId}/{leaf}" && m.Payload.Length > 0).Select(m => JsonDocument.Parse(m.Payload));
+        _messages.Where(m => m.Topic == $"edgeagent/v1/devices/{Id}/{leaf}" && m.Payload.Length > 0).Select(m => JsonDocument.Parse(m.Payload));
 
     public JsonDocument? LastMessage(string leaf) => Messages(leaf).LastOrDefault();
 
@@ -291,7 +299,11 @@ public sealed class AgentRig : IAsyncDisposable
             await Operator.DisposeAsync();
         }
 
-        await Broker.DisposeAsync();
+        if (_ownsBroker)
+        {
+            await Broker.DisposeAsync();
+        }
+
         try
         {
             Directory.Delete(Work, recursive: true);

@@ -215,8 +215,10 @@ public sealed class LifecycleTests
     public async Task A_broker_restart_in_the_middle_of_a_download_resumes_it_without_fetching_it_twice()
     {
         var port = Fleet.Mqtt.EmbeddedBroker.FreePort();
+        var work = Directory.CreateTempSubdirectory("edgeagent-restart-").FullName;
+        var mosquitto = Environment.GetEnvironmentVariable("EDGEAGENT_TEST_BROKER") == "mosquitto";
         await using var rig = await AgentRig.StartAsync(
-            await TestBroker.EmbeddedAsync(port),
+            mosquitto ? await TestBroker.MosquittoAsync(work, port, persistent: true) : await TestBroker.EmbeddedAsync(port),
             overrides: new() { ["Agent:MaxFetchBytesPerSecond"] = "65536", ["Agent:FetchTimeoutSeconds"] = "10" });
         var bundle = rig.BuildBundleOf(AgentRig.FixtureModel("dense.onnx"), "1.0.0", chunkSize: 4096);
         var size = bundle.Manifest.ModelFile!.Length;
@@ -224,15 +226,42 @@ public sealed class LifecycleTests
         await rig.DeployAsync("1.0.0");
         await Wait.UntilAsync(() => rig.ReportedModel() is { } m && m.TryGetProperty("progress", out var p) && p.ValueKind == JsonValueKind.Object && p.GetProperty("bytes").GetInt64() > size / 5, Wait.Default, "a fifth of the download");
 
-        // The broker goes away mid-download and comes back (with its retained messages, as a persistent broker does).
-        await rig.Broker.DisposeAsync();
-        await rig.ReplaceBrokerAsync(await TestBroker.EmbeddedAsync(port));
-        await rig.PublishAsync(bundle);
-        await rig.DeployAsync("1.0.0");
+        // The broker goes away mid-download and comes back with its retained messages: mosquitto restarted with
+        // persistence on; the embedded broker has none, so the operator's messages are published again.
+        if (rig.Broker is TestBroker.Mosquitto real)
+        {
+            await real.RestartAsync();
+            await rig.ConnectOperatorAsync();
+        }
+        else
+        {
+            await rig.Broker.DisposeAsync();
+            await rig.ReplaceBrokerAsync(await TestBroker.EmbeddedAsync(port));
+            await rig.PublishAsync(bundle);
+            await rig.DeployAsync("1.0.0");
+        }
 
         await rig.WaitForReportedAsync("Active", "1.0.0", TimeSpan.FromSeconds(60));
         var received = rig.Service<ChunkFetcher>().BytesReceived;
         Assert.InRange(received, size, size * 105 / 100);
+        Assert.True(rig.Service<Mqtt.MqttSession>().Reconnects >= 1);
+        Directory.Delete(work, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_file_the_device_already_holds_is_never_fetched_again()
+    {
+        var embedded = await TestBroker.EmbeddedAsync();
+        await using var rig = await AgentRig.StartAsync(embedded);
+        await rig.DeployActiveAsync("1.0.0");
+        var broker = ((TestBroker.Embedded)embedded).Broker;
+        var blobRequests = broker.Subscriptions.Count(s => s.Topic.Contains("/blobs/", StringComparison.Ordinal));
+        Assert.True(blobRequests > 0);
+
+        // 2.0.0 ships the very same model file (same sha256): installed from the copy 1.0.0 holds.
+        await rig.DeployActiveAsync("2.0.0");
+        Assert.Equal(blobRequests, broker.Subscriptions.Count(s => s.Topic.Contains("/blobs/", StringComparison.Ordinal)));
+        Assert.True(File.Exists(Path.Combine(rig.StateDirectory, "models", "vibration", "2.0.0", "model.onnx")));
     }
 
     private static string JsonNodeOf(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!.ToJsonString();

@@ -48,6 +48,42 @@ public sealed class CrashRecoveryTests(CrashFixture fixture) : IClassFixture<Cra
         Assert.Equal(["1.0.0", "2.0.0"], versions);
     }
 
+    [Fact]
+    public async Task A_version_that_kills_the_agent_while_staging_ends_Failed_after_MaxAttempts_restarts_instead_of_looping()
+    {
+        const string Device = "crash-loop";
+        var state = Path.Combine(fixture.Work, Device);
+        CopyDirectory(fixture.Template, state);
+        await fixture.SetDesiredAsync(Device, "2.0.0");
+        var config = fixture.Config(Device, state);
+
+        // Each start dies once 2.0.0 is loaded (as a model that crashes ONNX Runtime would); systemd restarts it.
+        var deaths = 0;
+        while (true)
+        {
+            await using var agent = await AgentProcess.StartAsync(config, killAt: "loaded");
+            await Wait.UntilAsync(
+                () => agent.HasExited || (fixture.Reported(Device) is { } m && m.GetProperty("state").GetString() == "Failed" && m.GetProperty("attempts").GetInt32() >= 3),
+                TimeSpan.FromSeconds(60),
+                $"the agent to die or give up (deaths so far: {deaths})");
+            if (!agent.HasExited)
+            {
+                var gaveUp = fixture.Reported(Device)!.Value;
+                Assert.Equal("2.0.0", gaveUp.GetProperty("version").GetString());
+                Assert.Equal("1.0.0", gaveUp.GetProperty("activeVersion").GetString());
+                Assert.Equal("interrupted while Staging", gaveUp.GetProperty("reason").GetString());
+                using var api = new UnixSocketApi(fixture.Socket(Device));
+                Assert.Equal("1.0.0", await ServedVersionAsync(api, agent));
+                break;
+            }
+
+            deaths++;
+            Assert.True(deaths <= 3, $"the agent kept dying: {deaths} times");
+        }
+
+        Assert.Equal(3, deaths);
+    }
+
     private static async Task<string> ServedVersionAsync(UnixSocketApi api, AgentProcess agent)
     {
         string? version = null;

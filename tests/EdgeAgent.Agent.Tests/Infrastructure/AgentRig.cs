@@ -250,20 +250,29 @@ public sealed class AgentRig : IAsyncDisposable
     public async Task<JsonElement> WaitForReportedAsync(string state, string version, TimeSpan? timeout = null)
     {
         JsonElement? found = null;
-        await Wait.UntilAsync(
-            () =>
-            {
-                var m = ReportedModel();
-                if (m is { } model && model.GetProperty("state").GetString() == state && model.GetProperty("version").GetString() == version)
+        try
+        {
+            await Wait.UntilAsync(
+                () =>
                 {
-                    found = model;
-                    return true;
-                }
+                    var m = ReportedModel();
+                    if (m is { } model && model.GetProperty("state").GetString() == state && model.GetProperty("version").GetString() == version)
+                    {
+                        found = model;
+                        return true;
+                    }
 
-                return false;
-            },
-            timeout ?? Wait.Default,
-            $"reported {Model} {version} {state} ({Diagnostics()})");
+                    return false;
+                },
+                timeout ?? Wait.Default,
+                $"reported {Model} {version} {state}");
+        }
+        catch (TimeoutException ex)
+        {
+            // The diagnostics of the moment it gave up, not of the moment it started waiting.
+            throw new TimeoutException($"{ex.Message} ({Diagnostics()})", ex);
+        }
+
         return found!.Value;
     }
 

@@ -13,19 +13,33 @@ public abstract class TestBroker : IAsyncDisposable
     public static string? MosquittoPath() =>
         new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto" }.FirstOrDefault(File.Exists);
 
-    public static async Task<TestBroker> MosquittoAsync(string workDirectory)
+    /// <summary>
+    /// A mosquitto process. With <paramref name="persistent"/> it keeps retained messages in a file across a restart
+    /// (<see cref="Mosquitto.RestartAsync"/>), as a production broker does.
+    /// </summary>
+    public static async Task<TestBroker> MosquittoAsync(string workDirectory, int port = 0, bool persistent = false)
     {
         var path = MosquittoPath() ?? throw new InvalidOperationException("mosquitto is not installed");
-        var port = EmbeddedBroker.FreePort();
+        port = port == 0 ? EmbeddedBroker.FreePort() : port;
         var config = Path.Combine(workDirectory, "mosquitto.conf");
-        await File.WriteAllTextAsync(config, $"listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\n");
+        var store = Path.Combine(workDirectory, "mosquitto-db");
+        if (persistent && !OperatingSystem.IsWindows())
+        {
+            // Run as root, mosquitto drops to its own user: it must be able to write its database there.
+            Directory.CreateDirectory(store);
+            File.SetUnixFileMode(store, (UnixFileMode)0x1FF);
+            File.SetUnixFileMode(workDirectory, File.GetUnixFileMode(workDirectory) | UnixFileMode.OtherExecute | UnixFileMode.GroupExecute);
+        }
+
+        var persistence = persistent ? $"persistence true\npersistence_location {store}/\n" : "persistence false\n";
+        await File.WriteAllTextAsync(config, $"listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\nmax_queued_messages 10000\nlog_dest none\n{persistence}");
         var process = Process.Start(new ProcessStartInfo(path, ["-c", config])
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         }) ?? throw new InvalidOperationException("mosquitto did not start");
-        var broker = new Mosquitto(process, port);
+        var broker = new Mosquitto(process, port, path, config);
         await Wait.UntilAsync(() => CanConnect(port), TimeSpan.FromSeconds(10), "mosquitto to accept connections");
         return broker;
     }
@@ -55,9 +69,28 @@ public abstract class TestBroker : IAsyncDisposable
         public override ValueTask DisposeAsync() => Broker.DisposeAsync();
     }
 
-    private sealed class Mosquitto(Process process, int port) : TestBroker
+    public sealed class Mosquitto(Process process, int port, string path, string config) : TestBroker
     {
         public override string Url => $"mqtt://127.0.0.1:{port}";
+
+        /// <summary>Stops mosquitto the way systemd does (SIGTERM: it saves retained messages when persistent) and starts it again on the same port.</summary>
+        public async Task RestartAsync()
+        {
+            using (var term = Process.Start(new ProcessStartInfo("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
+            {
+                await term.WaitForExitAsync();
+            }
+
+            await process.WaitForExitAsync();
+            process.Dispose();
+            process = Process.Start(new ProcessStartInfo(path, ["-c", config])
+            {
+                RedirectStandardError = true,
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            }) ?? throw new InvalidOperationException("mosquitto did not start again");
+            await Wait.UntilAsync(() => CanConnect(port), TimeSpan.FromSeconds(10), "mosquitto to accept connections again");
+        }
 
         public override async ValueTask DisposeAsync()
         {

@@ -25,14 +25,15 @@ internal static class DeviceCommands
             var root = status.RootElement;
             var broker = root.GetProperty("broker");
             AnsiConsole.MarkupLine($"device [bold]{Markup.Escape(root.GetProperty("deviceId").GetString()!)}[/]  agent {Markup.Escape(root.GetProperty("agentVersion").GetString()!)}  broker {Markup.Escape(broker.GetProperty("url").GetString()!)} {(broker.GetProperty("connected").GetBoolean() ? "[green]connected[/]" : "[red]disconnected[/]")}");
-            var table = new Table().AddColumns("model", "state", "active", "target", "requests", "errors", "rate/s", "p95 ms", "reason");
+            var table = new Table().AddColumns("model", "state", "active", "target", "previous", "requests", "errors", "rate/s", "p95 ms", "reason");
             foreach (var m in root.GetProperty("models").EnumerateArray())
             {
                 table.AddRow(
                     Markup.Escape(m.GetProperty("name").GetString()!),
-                    Markup.Escape(m.GetProperty("state").GetString()!),
+                    Markup.Escape(StateText(m)),
                     Markup.Escape(Text(m, "activeVersion")),
                     Markup.Escape(Text(m, "version")),
+                    Markup.Escape(Text(m, "previousVersion")),
                     Text(m, "requests"),
                     Text(m, "errors"),
                     Text(m, "ratePerSecond"),
@@ -51,6 +52,25 @@ internal static class DeviceCommands
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>The state with what a person wants next to it: download progress, end of probation, activation time.</summary>
+    private static string StateText(JsonElement m)
+    {
+        var state = m.GetProperty("state").GetString()!;
+        if (m.TryGetProperty("progress", out var p) && p.ValueKind == JsonValueKind.Object && p.GetProperty("total").GetInt64() > 0)
+        {
+            return $"{state} {100.0 * p.GetProperty("bytes").GetInt64() / p.GetProperty("total").GetInt64():0}%";
+        }
+
+        if (m.TryGetProperty("probationEnds", out var ends) && ends.ValueKind == JsonValueKind.String)
+        {
+            return $"{state} until {ends.GetDateTimeOffset().ToLocalTime():HH:mm:ss}";
+        }
+
+        return m.TryGetProperty("activateAt", out var at) && at.ValueKind == JsonValueKind.String
+            ? $"{state} until {at.GetDateTimeOffset().ToLocalTime():yyyy-MM-dd HH:mm}"
+            : state;
     }
 
     private static string Text(JsonElement e, string name) =>

@@ -4,7 +4,7 @@ using EdgeAgent.Core.Desired;
 
 namespace EdgeAgent.Fleet.Mqtt;
 
-/// <summary>Writes a device's retained desired state, merging one model into what is already desired there.</summary>
+/// <summary>Writes a device's (or group's) retained desired state, merging one model into what is already desired there.</summary>
 public static class DesiredStateWriter
 {
     /// <summary>How long to wait for the retained document before concluding there is none.</summary>
@@ -13,7 +13,16 @@ public static class DesiredStateWriter
     public static async Task<DesiredState> SetModelAsync(FleetConnection connection, string deviceId, string model, string version, TimeSpan? retainedWait = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        var topic = connection.Topics.DeviceDesired(deviceId);
+        return await SetEntryAsync(connection, connection.Topics.DeviceDesired(deviceId), model, new DesiredModel(model, version), retainedWait, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sets (or, with a null <paramref name="entry"/>, removes) one model's entry in the retained desired document on
+    /// <paramref name="topic"/> (a device's or a group's), keeping the other models.
+    /// </summary>
+    public static async Task<DesiredState> SetEntryAsync(FleetConnection connection, string topic, string model, DesiredModel? entry, TimeSpan? retainedWait = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
         // Other models already desired on the device are kept: read what is there first. No answer means nothing is
         // retained; an unreadable document is not silently replaced (that would unload the device's other models).
         var existing = await connection.ReadRetainedAsync(topic, retainedWait ?? DefaultRetainedWait, cancellationToken);
@@ -30,7 +39,7 @@ public static class DesiredStateWriter
         {
             current = parsed!;
         }
-        var models = current.Models.Where(m => m.Name != model).Append(new DesiredModel(model, version)).OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
+        var models = current.Models.Where(m => m.Name != model).Concat(entry is null ? [] : [entry]).OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
         var next = new DesiredState { Models = models };
         if (!DesiredState.TryParse(next.ToJson(), out _, out var error))
         {

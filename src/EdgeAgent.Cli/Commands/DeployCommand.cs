@@ -35,7 +35,8 @@ internal static class DeployCommand
 
             if (!Core.Mqtt.DeviceIds.IsValid(target))
             {
-                return CliRunner.Fail(ExitCodes.Usage, $"{(parse.GetValue(device) is null ? "--group" : "--device")} '{target}' is not valid (letters, digits, '.', '_', '-'; no MQTT wildcards or '/')");
+                var what = parse.GetValue(device) is null ? "--group '" + target + "' is not a group name" : "--device '" + target + "' is not a device id";
+                return CliRunner.Fail(ExitCodes.Usage, $"{what} (letters, digits, '.', '_', '-'; no MQTT wildcards or '/')");
             }
 
             if (parse.GetValue(remove) && (parse.GetValue(version) is not null || parse.GetValue(probation) is not null || parse.GetValue(activateAfter) is not null))

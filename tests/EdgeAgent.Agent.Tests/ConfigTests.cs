@@ -20,6 +20,9 @@ public sealed class ConfigTests : IDisposable
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"Root":"KEY"}}""", "Trust:Root (")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK","ApiListen":"0.0.0.0:8080"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:ApiListen '0.0.0.0:8080' must be a loopback address")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Telemetry":{"WindowSeconds":"abc"}}""", "Telemetry:WindowSeconds")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK","MaintenanceWindow":"2am-4am"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:MaintenanceWindow '2am-4am' is not a UTC window such as 02:00-04:00")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK","Groups":["line/a"]},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:Groups entry 'line/a'")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK","ProbationSeconds":-1},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:ProbationSeconds must be between 0 and 604800")]
     public async Task Bad_config_prints_one_line_naming_the_key_and_exits_2(string json, string expected)
     {
         var key = Path.Combine(_work, "release.pub.pem");
@@ -94,6 +97,17 @@ public sealed class ConfigTests : IDisposable
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout, await stderr);
+    }
+
+    [Fact]
+    public void The_example_config_in_deploy_manifests_has_only_known_keys_and_valid_values()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "deploy-manifests", "edge-agent.json");
+
+        Assert.True(AgentProgram.LoadConfiguration(path, out var configuration, out var error), error);
+        var agent = Microsoft.Extensions.Configuration.ConfigurationBinder.Get<Options.AgentOptions>(configuration!.GetSection("Agent"))!;
+        Assert.Equal(["line-a"], agent.Groups);
+        Assert.True(Core.Deployment.MaintenanceWindow.TryParse(agent.MaintenanceWindow!, out _));
     }
 
     public void Dispose() => Directory.Delete(_work, recursive: true);

@@ -57,6 +57,12 @@ public sealed class MqttSession : BackgroundService
     /// <summary>Largest MQTT packet the agent accepts (MQTT 5 Maximum Packet Size): a chunk or envelope plus headers.</summary>
     public const uint MaximumPacketSize = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Most topic filters the agent puts in one SUBSCRIBE or UNSUBSCRIBE packet: AWS IoT Core refuses more than 8 per
+    /// request, so longer lists go as several packets.
+    /// </summary>
+    public const int MaxFiltersPerPacket = 8;
+
     /// <summary>Longest wait for one publish, subscribe or unsubscribe before the session is considered wedged.</summary>
     public static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(15);
 
@@ -337,8 +343,22 @@ public sealed class MqttSession : BackgroundService
         }
     }
 
-    /// <summary>Subscribes with QoS 1; false when the broker did not confirm in time.</summary>
+    /// <summary>
+    /// Subscribes with QoS 1, at most <see cref="MaxFiltersPerPacket"/> topics per SUBSCRIBE (the packets go out
+    /// together); false when the broker did not confirm every one in time.
+    /// </summary>
     private async Task<bool> SubscribeAsync(IReadOnlyList<string> topics, CancellationToken cancellationToken)
+    {
+        if (topics.Count <= MaxFiltersPerPacket)
+        {
+            return await SubscribePacketAsync(topics, cancellationToken);
+        }
+
+        var results = await Task.WhenAll(topics.Chunk(MaxFiltersPerPacket).Select(packet => SubscribePacketAsync(packet, cancellationToken)));
+        return results.All(ok => ok);
+    }
+
+    private async Task<bool> SubscribePacketAsync(IReadOnlyList<string> topics, CancellationToken cancellationToken)
     {
         var builder = _factory.CreateSubscribeOptionsBuilder();
         foreach (var topic in topics)
@@ -364,6 +384,7 @@ public sealed class MqttSession : BackgroundService
         return true;
     }
 
+    /// <summary>Unsubscribes, at most <see cref="MaxFiltersPerPacket"/> topics per UNSUBSCRIBE; a failure is logged and otherwise ignored.</summary>
     private async Task UnsubscribeAsync(IReadOnlyList<string> topics)
     {
         if (!_client.IsConnected || topics.Count == 0)
@@ -371,6 +392,17 @@ public sealed class MqttSession : BackgroundService
             return;
         }
 
+        if (topics.Count > MaxFiltersPerPacket)
+        {
+            await Task.WhenAll(topics.Chunk(MaxFiltersPerPacket).Select(UnsubscribePacketAsync));
+            return;
+        }
+
+        await UnsubscribePacketAsync(topics);
+    }
+
+    private async Task UnsubscribePacketAsync(IReadOnlyList<string> topics)
+    {
         var builder = _factory.CreateUnsubscribeOptionsBuilder();
         foreach (var topic in topics)
         {

@@ -62,18 +62,21 @@ internal static class ChunkPullBenchmark
                 {
                     for (var c = 0; c < cases.Length; c++)
                     {
+                        var cpu = Cpu.Start(broker);
                         var seconds = await cases[c].Run();
                         plain[c].Add(seconds);
-                        Console.WriteLine(Line($"run {run}: {cases[c].Name}", file.Length, seconds));
+                        Console.WriteLine(Line($"run {run}: {cases[c].Name}", file.Length, seconds) + cpu.Stop());
                     }
 
+                    var floorCpu = Cpu.Start(broker);
                     var floorSeconds = await RequiredWorkAsync(broker.Url, topics, file, Path.Combine(work, "floor.bin"));
                     floorTimes.Add(floorSeconds);
-                    Console.WriteLine(Line($"run {run}: plain + required work (hash, write, 1 fsync)", file.Length, floorSeconds));
+                    Console.WriteLine(Line($"run {run}: plain + required work (hash, write, 1 fsync)", file.Length, floorSeconds) + floorCpu.Stop());
 
+                    var agentCpu = Cpu.Start(broker);
                     var agentSeconds = await agent.PullAsync(file);
                     agentTimes.Add(agentSeconds);
-                    Console.WriteLine(Line($"run {run}: agent ChunkFetcher (disk, assemble, verify)", file.Length, agentSeconds));
+                    Console.WriteLine(Line($"run {run}: agent ChunkFetcher (disk, assemble, verify)", file.Length, agentSeconds) + agentCpu.Stop());
                 }
 
                 Console.WriteLine();
@@ -106,6 +109,14 @@ internal static class ChunkPullBenchmark
 
     private static string Line(string name, long bytes, double seconds) =>
         string.Create(CultureInfo.InvariantCulture, $"{name,-62} {seconds,7:0.000} s {Mbps(bytes, seconds),8:0.0} MB/s");
+
+    /// <summary>CPU seconds used during one case by this process (clients, agent) and by the broker process.</summary>
+    private readonly record struct Cpu(Broker Broker, TimeSpan Self, TimeSpan BrokerCpu)
+    {
+        public static Cpu Start(Broker broker) => new(broker, Environment.CpuUsage.TotalTime, broker.CpuTime);
+
+        public string Stop() => string.Create(CultureInfo.InvariantCulture, $"  cpu: bench {(Environment.CpuUsage.TotalTime - Self).TotalSeconds:0.000} s, broker {(Broker.CpuTime - BrokerCpu).TotalSeconds:0.000} s");
+    }
 
     private static (string Bundle, TrustedKeys Trust, BundleFileEntry File) MakeBundle(string work)
     {
@@ -372,6 +383,21 @@ internal static class ChunkPullBenchmark
         public string Url { get; }
 
         public string Description { get; }
+
+        /// <summary>CPU time of the mosquitto process so far (zero for the embedded server, which runs in this process).</summary>
+        public TimeSpan CpuTime
+        {
+            get
+            {
+                if (_mosquitto is null)
+                {
+                    return TimeSpan.Zero;
+                }
+
+                _mosquitto.Refresh();
+                return _mosquitto.TotalProcessorTime;
+            }
+        }
 
         public static async Task<Broker> StartAsync(string work)
         {

@@ -21,6 +21,9 @@ namespace EdgeAgent.Agent.Mqtt;
 /// </summary>
 public sealed class MqttSession : BackgroundService
 {
+    /// <summary>Receives a message on an exact topic; <paramref name="payload"/> is valid only during the call.</summary>
+    internal delegate void MessageSink(string topic, ReadOnlySequence<byte> payload, bool retained);
+
     private readonly IMqttClient _client;
     private readonly MqttClientFactory _factory = new();
     private readonly AgentOptions _agent;
@@ -30,7 +33,7 @@ public sealed class MqttSession : BackgroundService
     private readonly ILogger<MqttSession> _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Action<IncomingMessage>> _standing = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<IncomingMessage>> _waiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, MessageSink> _waiters = new(StringComparer.Ordinal);
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _standingGate = new();
@@ -267,15 +270,16 @@ public sealed class MqttSession : BackgroundService
 
     private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
-        var message = new IncomingMessage(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload.ToArray(), e.ApplicationMessage.Retain);
-        if (_standing.TryGetValue(message.Topic, out var handler))
+        var received = e.ApplicationMessage;
+        if (_standing.TryGetValue(received.Topic, out var handler))
         {
-            handler(message);
+            handler(new IncomingMessage(received.Topic, received.Payload.ToArray(), received.Retain));
         }
 
-        if (_waiters.TryGetValue(message.Topic, out var waiter))
+        // A waiter copies the payload itself (a chunk into a pooled buffer): it is only valid during this call.
+        if (_waiters.TryGetValue(received.Topic, out var waiter))
         {
-            waiter.TrySetResult(message);
+            waiter(received.Topic, received.Payload, received.Retain);
         }
 
         return Task.CompletedTask;
@@ -347,7 +351,7 @@ public sealed class MqttSession : BackgroundService
     /// Subscribes with QoS 1, at most <see cref="MaxFiltersPerPacket"/> topics per SUBSCRIBE (the packets go out
     /// together); false when the broker did not confirm every one in time.
     /// </summary>
-    private async Task<bool> SubscribeAsync(IReadOnlyList<string> topics, CancellationToken cancellationToken)
+    internal async Task<bool> SubscribeAsync(IReadOnlyList<string> topics, CancellationToken cancellationToken)
     {
         if (topics.Count <= MaxFiltersPerPacket)
         {
@@ -385,7 +389,7 @@ public sealed class MqttSession : BackgroundService
     }
 
     /// <summary>Unsubscribes, at most <see cref="MaxFiltersPerPacket"/> topics per UNSUBSCRIBE; a failure is logged and otherwise ignored.</summary>
-    private async Task UnsubscribeAsync(IReadOnlyList<string> topics)
+    internal async Task UnsubscribeAsync(IReadOnlyList<string> topics)
     {
         if (!_client.IsConnected || topics.Count == 0)
         {
@@ -419,12 +423,13 @@ public sealed class MqttSession : BackgroundService
     /// </summary>
     public async Task<IReadOnlyDictionary<string, IncomingMessage>> CollectAsync(IReadOnlyList<string> topics, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var waits = new Dictionary<string, TaskCompletionSource<IncomingMessage>>(StringComparer.Ordinal);
+        var waits = new Dictionary<string, (TaskCompletionSource<IncomingMessage> Tcs, MessageSink Sink)>(StringComparer.Ordinal);
         foreach (var topic in topics)
         {
             var tcs = new TaskCompletionSource<IncomingMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters[topic] = tcs;
-            waits[topic] = tcs;
+            MessageSink sink = (t, payload, retained) => tcs.TrySetResult(new IncomingMessage(t, payload.ToArray(), retained));
+            _waiters[topic] = sink;
+            waits[topic] = (tcs, sink);
         }
 
         try
@@ -434,7 +439,7 @@ public sealed class MqttSession : BackgroundService
             {
                 try
                 {
-                    await Task.WhenAll(waits.Values.Select(w => w.Task)).WaitAsync(timeout, _time, cancellationToken);
+                    await Task.WhenAll(waits.Values.Select(w => w.Tcs.Task)).WaitAsync(timeout, _time, cancellationToken);
                 }
                 catch (TimeoutException)
                 {
@@ -448,25 +453,37 @@ public sealed class MqttSession : BackgroundService
         }
         finally
         {
-            foreach (var (topic, tcs) in waits)
+            foreach (var (topic, wait) in waits)
             {
-                _waiters.TryRemove(new KeyValuePair<string, TaskCompletionSource<IncomingMessage>>(topic, tcs));
+                RemoveWaiter(topic, wait.Sink);
             }
 
             await UnsubscribeAsync(topics);
         }
 
         var result = new Dictionary<string, IncomingMessage>(StringComparer.Ordinal);
-        foreach (var (topic, tcs) in waits)
+        foreach (var (topic, wait) in waits)
         {
-            if (tcs.Task.IsCompletedSuccessfully)
+            if (wait.Tcs.Task.IsCompletedSuccessfully)
             {
-                result[topic] = tcs.Task.Result;
+                result[topic] = wait.Tcs.Task.Result;
             }
         }
 
         return result;
     }
+
+    /// <summary>
+    /// A sliding window of exact topics for one reader (<see cref="TopicFeed"/>): topics are subscribed and unsubscribed
+    /// a packet at a time while their messages are read as they arrive.
+    /// </summary>
+    public TopicFeed OpenFeed() => new(this, _time);
+
+    /// <summary>Routes the messages of <paramref name="topic"/> to <paramref name="sink"/>; a reconnect subscribes the topic again until it is removed.</summary>
+    internal void AddWaiter(string topic, MessageSink sink) => _waiters[topic] = sink;
+
+    internal void RemoveWaiter(string topic, MessageSink sink) =>
+        _waiters.TryRemove(new KeyValuePair<string, MessageSink>(topic, sink));
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -21,6 +21,9 @@ namespace EdgeAgent.Agent.Mqtt;
 /// </summary>
 public sealed class MqttSession : BackgroundService
 {
+    /// <summary>Receives a message on an exact topic; <paramref name="payload"/> is valid only during the call.</summary>
+    internal delegate void MessageSink(string topic, ReadOnlySequence<byte> payload, bool retained);
+
     private readonly IMqttClient _client;
     private readonly MqttClientFactory _factory = new();
     private readonly AgentOptions _agent;
@@ -30,7 +33,7 @@ public sealed class MqttSession : BackgroundService
     private readonly ILogger<MqttSession> _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Action<IncomingMessage>> _standing = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<IncomingMessage>> _waiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, MessageSink> _waiters = new(StringComparer.Ordinal);
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _standingGate = new();
@@ -56,6 +59,12 @@ public sealed class MqttSession : BackgroundService
 
     /// <summary>Largest MQTT packet the agent accepts (MQTT 5 Maximum Packet Size): a chunk or envelope plus headers.</summary>
     public const uint MaximumPacketSize = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Most topic filters the agent puts in one SUBSCRIBE or UNSUBSCRIBE packet: AWS IoT Core refuses more than 8 per
+    /// request, so longer lists go as several packets.
+    /// </summary>
+    public const int MaxFiltersPerPacket = 8;
 
     /// <summary>Longest wait for one publish, subscribe or unsubscribe before the session is considered wedged.</summary>
     public static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(15);
@@ -261,15 +270,16 @@ public sealed class MqttSession : BackgroundService
 
     private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
-        var message = new IncomingMessage(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload.ToArray(), e.ApplicationMessage.Retain);
-        if (_standing.TryGetValue(message.Topic, out var handler))
+        var received = e.ApplicationMessage;
+        if (_standing.TryGetValue(received.Topic, out var handler))
         {
-            handler(message);
+            handler(new IncomingMessage(received.Topic, received.Payload.ToArray(), received.Retain));
         }
 
-        if (_waiters.TryGetValue(message.Topic, out var waiter))
+        // A waiter copies the payload itself (a chunk into a pooled buffer): it is only valid during this call.
+        if (_waiters.TryGetValue(received.Topic, out var waiter))
         {
-            waiter.TrySetResult(message);
+            waiter(received.Topic, received.Payload, received.Retain);
         }
 
         return Task.CompletedTask;
@@ -337,8 +347,22 @@ public sealed class MqttSession : BackgroundService
         }
     }
 
-    /// <summary>Subscribes with QoS 1; false when the broker did not confirm in time.</summary>
-    private async Task<bool> SubscribeAsync(IReadOnlyList<string> topics, CancellationToken cancellationToken)
+    /// <summary>
+    /// Subscribes with QoS 1, at most <see cref="MaxFiltersPerPacket"/> topics per SUBSCRIBE (the packets go out
+    /// together); false when the broker did not confirm every one in time.
+    /// </summary>
+    internal async Task<bool> SubscribeAsync(IReadOnlyList<string> topics, CancellationToken cancellationToken)
+    {
+        if (topics.Count <= MaxFiltersPerPacket)
+        {
+            return await SubscribePacketAsync(topics, cancellationToken);
+        }
+
+        var results = await Task.WhenAll(topics.Chunk(MaxFiltersPerPacket).Select(packet => SubscribePacketAsync(packet, cancellationToken)));
+        return results.All(ok => ok);
+    }
+
+    private async Task<bool> SubscribePacketAsync(IReadOnlyList<string> topics, CancellationToken cancellationToken)
     {
         var builder = _factory.CreateSubscribeOptionsBuilder();
         foreach (var topic in topics)
@@ -364,13 +388,25 @@ public sealed class MqttSession : BackgroundService
         return true;
     }
 
-    private async Task UnsubscribeAsync(IReadOnlyList<string> topics)
+    /// <summary>Unsubscribes, at most <see cref="MaxFiltersPerPacket"/> topics per UNSUBSCRIBE; a failure is logged and otherwise ignored.</summary>
+    internal async Task UnsubscribeAsync(IReadOnlyList<string> topics)
     {
         if (!_client.IsConnected || topics.Count == 0)
         {
             return;
         }
 
+        if (topics.Count > MaxFiltersPerPacket)
+        {
+            await Task.WhenAll(topics.Chunk(MaxFiltersPerPacket).Select(UnsubscribePacketAsync));
+            return;
+        }
+
+        await UnsubscribePacketAsync(topics);
+    }
+
+    private async Task UnsubscribePacketAsync(IReadOnlyList<string> topics)
+    {
         var builder = _factory.CreateUnsubscribeOptionsBuilder();
         foreach (var topic in topics)
         {
@@ -387,12 +423,13 @@ public sealed class MqttSession : BackgroundService
     /// </summary>
     public async Task<IReadOnlyDictionary<string, IncomingMessage>> CollectAsync(IReadOnlyList<string> topics, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var waits = new Dictionary<string, TaskCompletionSource<IncomingMessage>>(StringComparer.Ordinal);
+        var waits = new Dictionary<string, (TaskCompletionSource<IncomingMessage> Tcs, MessageSink Sink)>(StringComparer.Ordinal);
         foreach (var topic in topics)
         {
             var tcs = new TaskCompletionSource<IncomingMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters[topic] = tcs;
-            waits[topic] = tcs;
+            MessageSink sink = (t, payload, retained) => tcs.TrySetResult(new IncomingMessage(t, payload.ToArray(), retained));
+            _waiters[topic] = sink;
+            waits[topic] = (tcs, sink);
         }
 
         try
@@ -402,7 +439,7 @@ public sealed class MqttSession : BackgroundService
             {
                 try
                 {
-                    await Task.WhenAll(waits.Values.Select(w => w.Task)).WaitAsync(timeout, _time, cancellationToken);
+                    await Task.WhenAll(waits.Values.Select(w => w.Tcs.Task)).WaitAsync(timeout, _time, cancellationToken);
                 }
                 catch (TimeoutException)
                 {
@@ -416,25 +453,37 @@ public sealed class MqttSession : BackgroundService
         }
         finally
         {
-            foreach (var (topic, tcs) in waits)
+            foreach (var (topic, wait) in waits)
             {
-                _waiters.TryRemove(new KeyValuePair<string, TaskCompletionSource<IncomingMessage>>(topic, tcs));
+                RemoveWaiter(topic, wait.Sink);
             }
 
             await UnsubscribeAsync(topics);
         }
 
         var result = new Dictionary<string, IncomingMessage>(StringComparer.Ordinal);
-        foreach (var (topic, tcs) in waits)
+        foreach (var (topic, wait) in waits)
         {
-            if (tcs.Task.IsCompletedSuccessfully)
+            if (wait.Tcs.Task.IsCompletedSuccessfully)
             {
-                result[topic] = tcs.Task.Result;
+                result[topic] = wait.Tcs.Task.Result;
             }
         }
 
         return result;
     }
+
+    /// <summary>
+    /// A sliding window of exact topics for one reader (<see cref="TopicFeed"/>): topics are subscribed and unsubscribed
+    /// a packet at a time while their messages are read as they arrive.
+    /// </summary>
+    public TopicFeed OpenFeed() => new(this, _time);
+
+    /// <summary>Routes the messages of <paramref name="topic"/> to <paramref name="sink"/>; a reconnect subscribes the topic again until it is removed.</summary>
+    internal void AddWaiter(string topic, MessageSink sink) => _waiters[topic] = sink;
+
+    internal void RemoveWaiter(string topic, MessageSink sink) =>
+        _waiters.TryRemove(new KeyValuePair<string, MessageSink>(topic, sink));
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {

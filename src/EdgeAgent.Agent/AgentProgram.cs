@@ -226,6 +226,11 @@ public static class AgentProgram
             return $"Trust:PublicKeys must be a list of files, e.g. [\"{single.Value}\"]";
         }
 
+        if (configuration.GetSection("Agent:Groups") is { Value: not null } group)
+        {
+            return $"Agent:Groups must be a list of group names, e.g. [\"{group.Value}\"]";
+        }
+
         return null;
     }
 }

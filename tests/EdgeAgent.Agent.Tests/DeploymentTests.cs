@@ -106,8 +106,11 @@ public sealed class DeploymentTests
     {
         await using var rig = await AgentRig.StartAsync(overrides: new() { ["Agent:FetchTimeoutSeconds"] = "1", ["Agent:MaxAttempts"] = "1" });
         await rig.DeployAsync("1.0.0");
-        await rig.WaitForReportedAsync("Failed", "1.0.0");
+        var failed = await rig.WaitForReportedAsync("Failed", "1.0.0");
 
+        // Not final, and the device says so: a rollout keeps waiting for it instead of counting a failure.
+        Assert.StartsWith("timeout: ", failed.GetProperty("reason").GetString());
+        Assert.True(failed.GetProperty("retrying").GetBoolean());
         await rig.PublishAsync(rig.BuildBundle("1.0.0"));
 
         await rig.WaitForReportedAsync("Active", "1.0.0");

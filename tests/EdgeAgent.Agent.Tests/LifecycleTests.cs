@@ -264,5 +264,36 @@ public sealed class LifecycleTests
         Assert.True(File.Exists(Path.Combine(rig.StateDirectory, "models", "vibration", "2.0.0", "model.onnx")));
     }
 
+    [Fact]
+    public async Task A_pinned_version_that_was_rolled_back_is_not_brought_back_by_a_fleet_publish()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        await rig.PublishAsync(rig.BuildBundleOf(AgentRig.FixtureModel("twice.onnx"), "1.0.0"));
+        await rig.DeployAsync("1.0.0");
+        await rig.WaitForReportedAsync("Active", "1.0.0");
+
+        // Sideloaded 2.0.0 answers NaN under traffic and is rolled back; it stays pinned.
+        var bad = rig.BuildBundleOf(AgentRig.FixtureModel("sqrt.onnx"), "2.0.0");
+        await using (var upload = File.OpenRead(bad.Path))
+        {
+            await rig.Service<SideloadInstaller>().InstallAsync(upload, upload.Length, probationSeconds: 60, TestContext.Current.CancellationToken);
+        }
+
+        await rig.WaitForReportedAsync("Probation", "2.0.0");
+        using var api = rig.Api();
+        await api.PostAsync("/v2/models/vibration/infer", NegativeX);
+        var rolledBack = await rig.WaitForReportedAsync("RolledBack", "2.0.0");
+        Assert.True(rolledBack.GetProperty("pinned").GetBoolean());
+
+        // The operator publishes the device's desired state again (for this or any model): the pin still decides this
+        // model, and its rolled-back version is not tried again.
+        await rig.DeployAsync("1.0.0");
+        var passes = rig.Service<ReconcileLoop>().Passes;
+        await Wait.UntilAsync(() => rig.Service<ReconcileLoop>().Passes >= passes + 3, Wait.Default, "three more loop passes");
+        var model = rig.ReportedModel()!.Value;
+        Assert.Equal("RolledBack", model.GetProperty("state").GetString());
+        Assert.Equal("1.0.0", model.GetProperty("activeVersion").GetString());
+    }
+
     private static string JsonNodeOf(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!.ToJsonString();
 }

@@ -17,6 +17,12 @@ public sealed class RolloutCommandTests : IAsyncDisposable
             await seed.PublishAsync("edgeagent/v1/devices/pump-1/desired", """{"models":[{"name":"vibration","version":"1.0.0"}]}"""u8.ToArray(), retain: true, TestContext.Current.CancellationToken);
         }
 
+        // Nothing published yet: refused before any device is touched.
+        var unpublished = await Edgectl.RunAsync("rollout", "start", "--model", "vibration", "--version", "1.1.0", "--devices", "pump-1", "--broker", _broker.Url);
+        Assert.Equal(1, unpublished.Code);
+        Assert.Equal("edgectl: vibration 1.1.0 is not published (nothing retained on edgeagent/v1/bundles/vibration/1.1.0/manifest); run 'edgectl bundle publish' first", unpublished.Stderr.Trim());
+        await PublishManifestStandInAsync();
+
         var start = await Edgectl.RunAsync("rollout", "start", "--model", "vibration", "--version", "1.1.0", "--devices", "pump-1,pump-2", "--waves", "1,100%", "--wave-timeout", "1s", "--probation", "30s", "--id", "r1", "--broker", _broker.Url, "--json");
         Assert.True(start.Code == 6, $"exit {start.Code}: {start.Stderr}");
         using (var doc = JsonDocument.Parse(start.Stdout))
@@ -73,6 +79,8 @@ public sealed class RolloutCommandTests : IAsyncDisposable
             await seed.PublishAsync("edgeagent/v1/devices/a-1/reported", """{"deviceId":"a-1","groups":["line-a"],"models":[]}"""u8.ToArray(), retain: true, TestContext.Current.CancellationToken);
             await seed.PublishAsync("edgeagent/v1/devices/c-3/reported", """{"deviceId":"c-3","groups":["line-b"],"models":[]}"""u8.ToArray(), retain: true, TestContext.Current.CancellationToken);
         }
+
+        await PublishManifestStandInAsync();
 
         var start = await Edgectl.RunAsync("rollout", "start", "--model", "vibration", "--version", "1.1.0", "--group", "line-a", "--waves", "100%", "--wave-timeout", "1s", "--id", "g1", "--broker", _broker.Url, "--json");
         Assert.True(start.Code == 6, $"exit {start.Code}: {start.Stderr}");
@@ -133,6 +141,16 @@ public sealed class RolloutCommandTests : IAsyncDisposable
         var text = await Edgectl.RunAsync("fleet", "status", "--broker", _broker.Url, "--wait", "2");
         Assert.True(text.Code == 0, text.Stderr);
         Assert.Contains("1 device(s): 0 online, 1 offline, 0 stale, 0 unknown", text.Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// No device here fetches anything: a retained stand-in on the manifest topic is enough for 'rollout start' to see
+    /// that the version was published.
+    /// </summary>
+    private async Task PublishManifestStandInAsync()
+    {
+        await using var seed = await FleetConnection.ConnectAsync(_broker!.Url, cancellationToken: TestContext.Current.CancellationToken);
+        await seed.PublishAsync("edgeagent/v1/bundles/vibration/1.1.0/manifest", """{"stand-in":true}"""u8.ToArray(), retain: true, TestContext.Current.CancellationToken);
     }
 
     public async ValueTask DisposeAsync()

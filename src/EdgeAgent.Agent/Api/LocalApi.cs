@@ -170,7 +170,7 @@ public static class LocalApi
             desiredError = desired.LastError,
             groups = agent.Groups,
             pinned = desired.Local.Models,
-            models = ModelStateReport.Of(store, services.GetRequiredService<DeploymentProgress>(), meter.Totals()),
+            models = ModelStateReport.Of(store, services.GetRequiredService<DeploymentProgress>(), meter.Totals(), desired, agent.MaxAttempts),
             outbox = new { depth = outbox.Depth, dropped = outbox.Dropped, delivered = outbox.Delivered },
         };
     }

@@ -26,6 +26,7 @@ public sealed class DesiredStateInbox
     private readonly Lock _gate = new();
     private DesiredState? _merged;
     private long _generation;
+    private long _localGeneration;
 
     public DesiredStateInbox(IOptions<AgentOptions> options, ReconcileSignal signal, ILogger<DesiredStateInbox> logger)
     {
@@ -83,6 +84,9 @@ public sealed class DesiredStateInbox
     /// connect). A new one means "try again": failed attempts of the versions it names start over.
     /// </summary>
     public long Generation => Interlocked.Read(ref _generation);
+
+    /// <summary>Counts local pins and releases (<c>edgectl install</c>/<c>release</c>): "try again" for the pinned models only.</summary>
+    public long LocalGeneration => Interlocked.Read(ref _localGeneration);
 
     /// <summary>Raised when a received document was refused or a valid one cleared an earlier refusal.</summary>
     public event EventHandler? ErrorChanged;
@@ -191,7 +195,7 @@ public sealed class DesiredStateInbox
 
         if (counts)
         {
-            Interlocked.Increment(ref _generation);
+            Interlocked.Increment(ref source.Name == LocalSource ? ref _localGeneration : ref _generation);
         }
 
         if (cleared)

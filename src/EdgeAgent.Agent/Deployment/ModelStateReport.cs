@@ -31,15 +31,22 @@ public sealed record ModelStateReport(string Name, string State, string? Version
 
     public FailureRecord? LastFailure { get; init; }
 
+    /// <summary>In <c>Failed</c>: the device will try this version again by itself (a transient failure, or attempts left).</summary>
+    public bool? Retrying { get; init; }
+
+    /// <summary>The version is pinned by a local install (<c>edgectl install</c>): fleet desired state does not apply to this model.</summary>
+    public bool? Pinned { get; init; }
+
     /// <summary>Every model record, by name; with <paramref name="totals"/> the traffic figures are filled in (0 for a model without traffic).</summary>
-    public static IReadOnlyList<ModelStateReport> Of(DeploymentStore store, DeploymentProgress? progress = null, IReadOnlyList<ModelTotals>? totals = null)
+    public static IReadOnlyList<ModelStateReport> Of(DeploymentStore store, DeploymentProgress? progress = null, IReadOnlyList<ModelTotals>? totals = null, DesiredStateInbox? desired = null, int maxAttempts = DeploymentPlanner.DefaultMaxAttempts)
     {
         ArgumentNullException.ThrowIfNull(store);
         var byModel = totals?.ToDictionary(t => t.Model, StringComparer.Ordinal);
-        return [.. store.Snapshot().Values.OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => From(r, progress, byModel))];
+        var pinned = desired?.Local.Models.Select(m => m.Name).ToHashSet(StringComparer.Ordinal) ?? [];
+        return [.. store.Snapshot().Values.OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => From(r, progress, byModel, pinned, maxAttempts))];
     }
 
-    private static ModelStateReport From(ModelRecord r, DeploymentProgress? progress, Dictionary<string, ModelTotals>? totals)
+    private static ModelStateReport From(ModelRecord r, DeploymentProgress? progress, Dictionary<string, ModelTotals>? totals, HashSet<string> pinned, int maxAttempts)
     {
         var fetching = r.State == DeploymentStates.Fetching && progress?.Of(r.Name) is { } p ? new ProgressReport(p.Bytes, p.Total) : null;
         var report = new ModelStateReport(r.Name, r.State, r.TargetVersion, r.ActiveVersion, r.Reason, r.Attempts, r.Updated)
@@ -50,6 +57,8 @@ public sealed record ModelStateReport(string Name, string State, string? Version
             ProbationEnds = r.ProbationEnds,
             ActivateAt = r.ActivateAt,
             LastFailure = r.LastFailure,
+            Retrying = r.State == DeploymentStates.Failed ? DeploymentPlanner.WillRetry(r, maxAttempts) : null,
+            Pinned = pinned.Contains(r.Name) ? true : null,
         };
         if (totals is null)
         {

@@ -91,6 +91,7 @@ public sealed class ReconcileLoop : BackgroundService
 
     private long _passes;
     private long _seenGeneration;
+    private long _seenLocalGeneration;
     private byte[]? _pendingRoot;
     private CancellationTokenSource? _deployment;
     private (string Model, string Version)? _deploying;
@@ -206,17 +207,25 @@ public sealed class ReconcileLoop : BackgroundService
         }
     }
 
-    /// <summary>An operator who publishes desired state again asks for another try: failed or rolled-back attempts start over.</summary>
+    /// <summary>
+    /// An operator who publishes desired state again asks for another try: failed or rolled-back attempts start over.
+    /// A fleet publish re-arms only the models the fleet decides (not those pinned by a local install); a new local
+    /// install re-arms only the pinned ones.
+    /// </summary>
     private void ResetAttemptsOnNewDesiredState()
     {
-        var generation = _desired.Generation;
-        if (generation == _seenGeneration)
+        var fleet = _desired.Generation;
+        var local = _desired.LocalGeneration;
+        if (fleet == _seenGeneration && local == _seenLocalGeneration)
         {
             return;
         }
 
-        _seenGeneration = generation;
-        foreach (var want in _desired.Current.Models)
+        var pinned = _desired.Local.Models.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        var rearm = _desired.Current.Models.Where(m => pinned.Contains(m.Name) ? local != _seenLocalGeneration : fleet != _seenGeneration).ToList();
+        _seenGeneration = fleet;
+        _seenLocalGeneration = local;
+        foreach (var want in rearm)
         {
             if (_store.Get(want.Name) is { State: DeploymentStates.Failed or DeploymentStates.RolledBack, Attempts: > 0 } record && record.TargetVersion == want.Version)
             {

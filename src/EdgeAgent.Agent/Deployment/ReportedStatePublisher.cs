@@ -85,7 +85,7 @@ public sealed class ReportedStatePublisher : BackgroundService
         desiredError = _desired.LastError,
         trustRoot = _trust.Root is { } root ? new { version = root.Version, threshold = root.Threshold, keys = root.Keys.Select(k => k.KeyId) } : null,
         trustRootError = _trust.LastRootError,
-        models = ModelStateReport.Of(_store, _progress),
+        models = ModelStateReport.Of(_store, _progress, null, _desired, _agent.MaxAttempts),
     };
 
     public override void Dispose()

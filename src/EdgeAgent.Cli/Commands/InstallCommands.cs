@@ -138,7 +138,8 @@ internal static class InstallCommands
         }
         else
         {
-            return CliRunner.Fail(code, $"{model} {version} {state}: {reason}");
+            // The pin stays: the device keeps serving what it had, and the fleet's desired state does not apply to this model.
+            return CliRunner.Fail(code, $"{model} {version} {state}: {reason}; the model stays pinned to {version} on this device until 'edgectl release {model}'");
         }
 
         return code;

@@ -105,6 +105,13 @@ internal static class RolloutCommands
             }
 
             await using var connection = await broker.ConnectWithWillAsync(parse, t => t.RolloutDriver(rolloutId), cancellationToken);
+            var manifest = connection.Topics.Manifest(name, ver);
+            if (await connection.ReadRetainedAsync(manifest, TimeSpan.FromSeconds(5), cancellationToken) is not { Length: > 0 })
+            {
+                // Devices would wait for it until the wave timeout: say so now.
+                return CliRunner.Fail(ExitCodes.Error, $"{name} {ver} is not published (nothing retained on {manifest}); run 'edgectl bundle publish' first");
+            }
+
             if (request.Group is { } g)
             {
                 var members = await RolloutTargets.OfGroupAsync(connection, g, TimeSpan.FromSeconds(5), TimeProvider.System, cancellationToken);

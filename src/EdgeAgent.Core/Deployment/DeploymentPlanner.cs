@@ -82,6 +82,18 @@ public static class DeploymentPlanner
     }
 
     /// <summary>
+    /// Whether the planner will try a <see cref="DeploymentStates.Failed"/> record's version again by itself (the same
+    /// rules as <see cref="Plan"/>): a transient failure always, any other until <paramref name="maxAttempts"/>, a
+    /// permanent one never. The fleet uses it (<c>retrying</c> in <c>reported</c>) to tell a failure from a retry.
+    /// </summary>
+    public static bool WillRetry(ModelRecord record, int maxAttempts = DefaultMaxAttempts)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return record.State == DeploymentStates.Failed
+            && (IsTransient(record.Reason) || (record.Attempts < maxAttempts && !IsPermanent(record.Reason)));
+    }
+
+    /// <summary>
     /// Failures of the environment, not of the bundle (nothing published yet, broker away, disk busy or full, a restart
     /// while downloading): retried at the retry interval without an attempt limit, so a rollout survives an outage.
     /// An interruption once the model was loaded (Staging and later) counts as an attempt: a model that crashes the

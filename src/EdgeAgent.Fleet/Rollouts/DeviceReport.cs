@@ -5,6 +5,12 @@ namespace EdgeAgent.Fleet.Rollouts;
 /// <summary>What a device's retained <c>reported</c> document says about one model, and when the operator received it.</summary>
 public sealed record DeviceReport(string? State, string? Version, string? ActiveVersion, string? Reason, DateTimeOffset? Updated, DateTimeOffset ReceivedAt)
 {
+    /// <summary>In <c>Failed</c>: the device says it will try again by itself (a transient failure, or attempts left).</summary>
+    public bool Retrying { get; init; }
+
+    /// <summary>The device runs a locally pinned version of the model (<c>edgectl install</c>): fleet desired state does not apply.</summary>
+    public bool Pinned { get; init; }
+
     /// <summary>The entry for <paramref name="model"/> in a reported document; null when the model is not listed or the document is unreadable.</summary>
     public static DeviceReport? Read(ReadOnlySpan<byte> reported, string model, DateTimeOffset receivedAt)
     {
@@ -26,7 +32,11 @@ public sealed record DeviceReport(string? State, string? Version, string? Active
                 if (m.ValueKind == JsonValueKind.Object && Text(m, "name") == model)
                 {
                     DateTimeOffset? updated = m.TryGetProperty("updated", out var u) && u.ValueKind == JsonValueKind.String && u.TryGetDateTimeOffset(out var at) ? at : null;
-                    return new DeviceReport(Text(m, "state"), Text(m, "version"), Text(m, "activeVersion"), Text(m, "reason"), updated, receivedAt);
+                    return new DeviceReport(Text(m, "state"), Text(m, "version"), Text(m, "activeVersion"), Text(m, "reason"), updated, receivedAt)
+                    {
+                        Retrying = m.TryGetProperty("retrying", out var r) && r.ValueKind == JsonValueKind.True,
+                        Pinned = m.TryGetProperty("pinned", out var p) && p.ValueKind == JsonValueKind.True,
+                    };
                 }
             }
         }

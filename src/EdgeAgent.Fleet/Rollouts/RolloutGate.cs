@@ -88,7 +88,15 @@ public static class RolloutGate
             return device with { Status = RolloutDeviceStatus.Succeeded, Reason = null, Updated = now };
         }
 
-        if (report is { State: "Failed" or "RolledBack" } && report.Version == version && IsFresh(device, report))
+        if (report is { Pinned: true })
+        {
+            // A local install wins over the fleet on that device: waiting for the wave timeout would not change it.
+            return device with { Status = RolloutDeviceStatus.Failed, Reason = $"pinned: the device runs {report.Version} installed locally with edgectl install (edgectl release hands the model back)", Updated = now };
+        }
+
+        // A failure the device retries by itself (broker or disk away, a restart mid-download, attempts left) is not
+        // final: the device is still deploying, and the wave timeout bounds how long the rollout waits for it.
+        if (report is { State: "Failed" or "RolledBack", Retrying: false } && report.Version == version && IsFresh(device, report))
         {
             return device with { Status = RolloutDeviceStatus.Failed, Reason = $"{report.State}: {report.Reason ?? "no reason given"}", Updated = now };
         }

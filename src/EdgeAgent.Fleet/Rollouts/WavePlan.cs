@@ -37,6 +37,26 @@ public static class WavePlan
             }
         }
 
+        // Waves are cumulative: a later wave of the same kind must be larger (50%,10% is a typo, not a plan).
+        WaveStep? lastCount = null, lastPercent = null;
+        foreach (var step in steps)
+        {
+            var previous = step.Count is null ? lastPercent : lastCount;
+            if (previous is not null && (step.Count ?? step.Percent) <= (previous.Count ?? previous.Percent))
+            {
+                throw new FormatException($"waves are cumulative, so each must be larger than the one before of its kind: '{spec}'");
+            }
+
+            if (step.Count is null)
+            {
+                lastPercent = step;
+            }
+            else
+            {
+                lastCount = step;
+            }
+        }
+
         return steps;
     }
 

@@ -124,6 +124,32 @@ public sealed class RolloutGateTests
     }
 
     [Fact]
+    public void A_failure_the_device_retries_by_itself_is_not_counted_until_the_wave_timeout()
+    {
+        var doc = Target(Start(2, "1,100%"), T0);
+        var retrying = new DeviceReport("Failed", "1.1.0", "1.0.0", "interrupted while Fetching", T0.AddSeconds(3), T0.AddSeconds(3)) { Retrying = true };
+
+        Assert.Equal(RolloutDeviceStatus.Targeted, Observe(doc, T0.AddSeconds(3), ("dev-01", retrying)).Devices["dev-01"].Status);
+        var final = Observe(doc, T0.AddSeconds(4), ("dev-01", retrying with { Retrying = false, Reason = "hash-mismatch: chunk 3", ReceivedAt = T0.AddSeconds(4) })).Devices["dev-01"];
+        Assert.Equal(RolloutDeviceStatus.Failed, final.Status);
+        var timedOut = Observe(doc, T0.AddMinutes(10), ("dev-01", retrying)).Devices["dev-01"];
+        Assert.Equal(RolloutDeviceStatus.Failed, timedOut.Status);
+        Assert.StartsWith("timeout: ", timedOut.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_device_pinned_by_a_local_install_fails_at_once_with_the_reason()
+    {
+        var doc = Target(Start(2, "1,100%"), T0);
+        var pinned = new DeviceReport("Active", "1.5.0", "1.5.0", null, T0.AddHours(-1), T0.AddSeconds(-5)) { Pinned = true };
+
+        var device = Observe(doc, T0.AddSeconds(1), ("dev-01", pinned)).Devices["dev-01"];
+
+        Assert.Equal(RolloutDeviceStatus.Failed, device.Status);
+        Assert.StartsWith("pinned: the device runs 1.5.0 installed locally", device.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_failure_reported_before_the_device_was_targeted_is_not_counted()
     {
         var doc = Target(Start(2, "1,100%"), T0);

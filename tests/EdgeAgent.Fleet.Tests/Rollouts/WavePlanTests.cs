@@ -30,6 +30,16 @@ public sealed class WavePlanTests
         Assert.Contains("wave '", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("50%,10%")]
+    [InlineData("5,5")]
+    [InlineData("1,10%,10%")]
+    public void Waves_that_do_not_grow_are_refused(string spec)
+    {
+        var ex = Assert.Throws<FormatException>(() => WavePlan.Parse(spec));
+        Assert.Contains("waves are cumulative", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_wave_adds_the_devices_after_the_previous_wave_in_target_order()
     {

@@ -182,8 +182,8 @@ public sealed class RolloutTests : IAsyncDisposable
         await Wait.UntilAsync(async () => await RolloutDriver.DriverOfAsync(watcher, "r-will", TimeSpan.FromMilliseconds(300), TestContext.Current.CancellationToken) == first.Writer, Wait.Default, "the first driver's lease");
         await Wait.UntilAsync(async () => await DesiredVersionAsync(rigs[0]) == "1.1.0", Wait.Default, "dev-01 targeted");
 
-        var driverClient = embedded.Broker.Subscriptions.First(s => s.Topic == Topics.RolloutDriver("r-will")).ClientId;
-        await embedded.Broker.DisconnectClientAsync(driverClient);
+        // The driver's own connection (the watcher subscribes to the lease topic too).
+        await embedded.Broker.DisconnectClientAsync(first.Connection.ClientId);
         var error = await Assert.ThrowsAsync<IOException>(() => drive.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
         Assert.Contains("rollout resume r-will", error.Message, StringComparison.Ordinal);
         await Wait.UntilAsync(async () => await RolloutDriver.DriverOfAsync(watcher, "r-will", TimeSpan.FromMilliseconds(300), TestContext.Current.CancellationToken) is null, Wait.Default, "the will to clear the lease");

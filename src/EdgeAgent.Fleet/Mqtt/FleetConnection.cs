@@ -45,6 +45,9 @@ public sealed class FleetConnection : IAsyncDisposable
 
     public bool IsConnected => _client.IsConnected;
 
+    /// <summary>The MQTT client id of this connection (as the broker sees it).</summary>
+    public string ClientId => _client.Options?.ClientId ?? string.Empty;
+
     /// <summary>Cancelled when the connection drops (this connection does not reconnect).</summary>
     public CancellationToken Lost => _lost.Token;
 

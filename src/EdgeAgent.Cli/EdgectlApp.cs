@@ -22,6 +22,7 @@ public static class EdgectlApp
             FleetCommands.Create(),
             DeviceCommands.Status(),
             DeviceCommands.Infer(),
+            ModelsCommand.Create(),
             InstallCommands.Install(),
             InstallCommands.Release(),
             DemoCommand.Create(),

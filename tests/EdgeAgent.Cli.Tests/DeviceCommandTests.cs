@@ -62,6 +62,19 @@ public sealed class DeviceCommandTests : IAsyncDisposable
         using var response = JsonDocument.Parse(infer.Stdout);
         Assert.Equal("vibration", response.RootElement.GetProperty("model_name").GetString());
 
+        var listed = await Edgectl.RunAsync("models", "--socket", socket, "--json");
+        Assert.True(listed.Code == 0, listed.Stderr);
+        using (var list = JsonDocument.Parse(listed.Stdout))
+        {
+            var entry = Assert.Single(list.RootElement.EnumerateArray());
+            Assert.Equal("1.0.0", entry.GetProperty("version").GetString());
+            Assert.Equal("features", entry.GetProperty("inputs")[0].GetProperty("name").GetString());
+            Assert.True(entry.GetProperty("requests").GetInt64() >= 1);
+        }
+
+        var table = await Edgectl.RunAsync("models", "--socket", socket);
+        Assert.Contains("features FP32 [-1,8]", table.Stdout, StringComparison.Ordinal);
+
         var human = await Edgectl.RunAsync("status", "--socket", socket);
         Assert.True(human.Stdout.Contains("vibration", StringComparison.Ordinal), human.Stdout);
         Assert.Contains("Active", human.Stdout, StringComparison.Ordinal);

@@ -57,8 +57,27 @@ public static class LocalApi
             desired.Release(name)
                 ? Results.Json(new { model = name, pinned = false })
                 : Error(404, $"model '{name}' is not pinned by a local install"));
-        app.MapGet("/v1/models", (ModelCatalog catalog) => Results.Json(
-            catalog.Active.Select(m => new { name = m.Name, version = m.Version, inputs = m.Inputs, outputs = m.Outputs }), CoreJson.Options));
+        app.MapGet("/v1/models", (ModelCatalog catalog, InferenceMeter meter) =>
+        {
+            var totals = meter.Totals().ToDictionary(t => t.Model, StringComparer.Ordinal);
+            return Results.Json(
+                catalog.Active.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m =>
+                {
+                    totals.TryGetValue(m.Name, out var t);
+                    return new
+                    {
+                        name = m.Name,
+                        version = m.Version,
+                        inputs = m.Inputs,
+                        outputs = m.Outputs,
+                        requests = t?.Requests ?? 0,
+                        errors = t?.Errors ?? 0,
+                        ratePerSecond = t?.RatePerSecond ?? 0,
+                        latencyMs = new { p50 = t?.P50Ms ?? 0, p95 = t?.P95Ms ?? 0, p99 = t?.P99Ms ?? 0 },
+                    };
+                }),
+                CoreJson.Options);
+        });
     }
 
     public static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);

@@ -50,10 +50,12 @@ public static class AgentHost
         services.AddSingleton<IValidateOptions<MqttOptions>, OptionsValidators>();
         services.AddSingleton<IValidateOptions<TrustOptions>, OptionsValidators>();
         services.AddSingleton<IValidateOptions<TelemetryOptions>, OptionsValidators>();
+        services.AddSingleton<IValidateOptions<ServingOptions>, OptionsValidators>();
         services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.Section).ValidateOnStart();
         services.AddOptions<MqttOptions>().BindConfiguration(MqttOptions.Section).ValidateOnStart();
         services.AddOptions<TrustOptions>().BindConfiguration(TrustOptions.Section).ValidateOnStart();
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateOnStart();
+        services.AddOptions<ServingOptions>().BindConfiguration(ServingOptions.Section).ValidateOnStart();
 
         var lockDirectory = configuration[$"{AgentOptions.Section}:{nameof(AgentOptions.StateDirectory)}"] ?? new AgentOptions().StateDirectory;
         if (!string.IsNullOrWhiteSpace(lockDirectory))

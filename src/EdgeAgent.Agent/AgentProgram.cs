@@ -126,6 +126,7 @@ public static class AgentProgram
         Check<Options.MqttOptions>(services, failures);
         Check<Options.TrustOptions>(services, failures);
         Check<Options.TelemetryOptions>(services, failures);
+        Check<Options.ServingOptions>(services, failures);
         if (failures.Count > 0)
         {
             throw new OptionsValidationException("config", typeof(object), failures);
@@ -198,6 +199,7 @@ public static class AgentProgram
             [Options.MqttOptions.Section] = typeof(Options.MqttOptions),
             [Options.TrustOptions.Section] = typeof(Options.TrustOptions),
             [Options.TelemetryOptions.Section] = typeof(Options.TelemetryOptions),
+            [Options.ServingOptions.Section] = typeof(Options.ServingOptions),
         };
         foreach (var section in configuration.GetChildren())
         {
@@ -224,6 +226,11 @@ public static class AgentProgram
         if (configuration.GetSection("Trust:PublicKeys") is { Value: not null } single)
         {
             return $"Trust:PublicKeys must be a list of files, e.g. [\"{single.Value}\"]";
+        }
+
+        if (configuration.GetSection("Serving:ExecutionProviders") is { Value: not null } provider)
+        {
+            return $"Serving:ExecutionProviders must be a list in order of preference, e.g. [\"{provider.Value}\", \"CPU\"]";
         }
 
         if (configuration.GetSection("Agent:Groups") is { Value: not null } group)

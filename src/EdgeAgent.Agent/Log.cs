@@ -68,6 +68,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "{Model} {Version}: {State}")]
     public static partial void StateChanged(ILogger logger, string model, string version, string state);
 
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "{Model} {Version} runs on {Provider}: {Fallback}")]
+    public static partial void ProviderFallback(ILogger logger, string model, string version, string provider, string fallback);
+
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Outbox full: dropped {Count} oldest records")]
     public static partial void OutboxDropped(ILogger logger, long count);
 

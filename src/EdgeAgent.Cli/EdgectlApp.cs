@@ -23,6 +23,7 @@ public static class EdgectlApp
             DeviceCommands.Status(),
             DeviceCommands.Infer(),
             ModelsCommand.Create(),
+            CheckCommand.Create(),
             InstallCommands.Install(),
             InstallCommands.Release(),
             DemoCommand.Create(),

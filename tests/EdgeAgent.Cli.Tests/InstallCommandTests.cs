@@ -26,6 +26,10 @@ public sealed class InstallCommandTests : IAsyncDisposable
                 ["Agent:ProbationSeconds"] = "0",
                 ["Agent:RetryIntervalSeconds"] = "1",
 
+                // This build of ONNX Runtime has no CUDA: the agent must fall back to CPU and say so.
+                ["Serving:ExecutionProviders:0"] = "CUDA",
+                ["Serving:ExecutionProviders:1"] = "CPU",
+
                 // Nothing listens there: the device is air-gapped.
                 ["Mqtt:Url"] = $"mqtt://127.0.0.1:{EmbeddedBroker.FreePort()}",
                 ["Trust:PublicKeys:0"] = keys.PublicKeyPath,
@@ -61,6 +65,20 @@ public sealed class InstallCommandTests : IAsyncDisposable
         Assert.Equal(3, refused.Code);
         Assert.Contains("rejected: hash-mismatch", refused.Stderr, StringComparison.Ordinal);
         Assert.Single(refused.Stderr.Trim().Split('\n'));
+
+        // The self-check: the broker is away (air-gapped) and the CUDA preference fell back to CPU, both said out loud.
+        var check = await Edgectl.RunAsync("check", "--socket", socket, "--json");
+        Assert.Equal(1, check.Code);
+        using (var result = JsonDocument.Parse(check.Stdout))
+        {
+            var checks = result.RootElement.GetProperty("checks").EnumerateArray().ToList();
+            Assert.False(result.RootElement.GetProperty("ok").GetBoolean());
+            Assert.Contains(checks, c => c.GetProperty("name").GetString() == "broker" && c.GetProperty("status").GetString() == "fail");
+            var provider = Assert.Single(checks, c => c.GetProperty("name").GetString() == "execution provider");
+            Assert.Equal("warn", provider.GetProperty("status").GetString());
+            Assert.StartsWith("vibration 1.0.0 runs on CPU: CUDA unavailable", provider.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Contains(checks, c => c.GetProperty("name").GetString() == "model vibration" && c.GetProperty("status").GetString() == "ok");
+        }
 
         var release = await Edgectl.RunAsync("release", "vibration", "--socket", socket);
         Assert.True(release.Code == 0, release.Stderr);

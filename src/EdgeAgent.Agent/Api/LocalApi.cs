@@ -188,6 +188,8 @@ public static class LocalApi
             desired = desired.Current.Models,
             desiredError = desired.LastError,
             groups = agent.Groups,
+            serving = services.GetRequiredService<ModelCatalog>().Active.OrderBy(m => m.Name, StringComparer.Ordinal)
+                .Select(m => new { name = m.Name, version = m.Version, executionProvider = m.ExecutionProvider, fallback = m.ProviderFallback }),
             pinned = desired.Local.Models,
             models = ModelStateReport.Of(store, services.GetRequiredService<DeploymentProgress>(), meter.Totals(), desired, agent.MaxAttempts),
             outbox = new { depth = outbox.Depth, dropped = outbox.Dropped, delivered = outbox.Delivered },

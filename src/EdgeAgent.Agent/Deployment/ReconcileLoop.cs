@@ -37,6 +37,7 @@ public sealed class ReconcileLoop : BackgroundService
     private readonly AcceptanceRunner _acceptance;
     private readonly DeploymentProgress _progress;
     private readonly AgentOptions _options;
+    private readonly ServingOptions _serving;
     private readonly MaintenanceWindow? _window;
     private readonly ILogger<ReconcileLoop> _logger;
     private readonly TimeProvider _time;
@@ -59,6 +60,7 @@ public sealed class ReconcileLoop : BackgroundService
         ChunkFetcher chunks,
         AcceptanceRunner acceptance,
         IOptions<AgentOptions> options,
+        IOptions<ServingOptions> serving,
         ILogger<ReconcileLoop> logger,
         TimeProvider time)
     {
@@ -78,6 +80,7 @@ public sealed class ReconcileLoop : BackgroundService
         _acceptance = acceptance;
         _progress = progress;
         _options = options.Value;
+        _serving = serving?.Value ?? new ServingOptions();
         _window = _options.MaintenanceWindow is { Length: > 0 } w && MaintenanceWindow.TryParse(w, out var parsed) ? parsed : null;
         _logger = logger;
         _time = time;
@@ -307,6 +310,18 @@ public sealed class ReconcileLoop : BackgroundService
         _retention.Enforce();
     }
 
+    /// <summary>An ONNX Runtime session with the configured options; a provider fallback is logged (and shown in health).</summary>
+    private OnnxModel LoadModel(string name, string version, string path)
+    {
+        var model = OnnxModel.Load(name, version, path, _serving);
+        if (model.ProviderFallback is { } fallback)
+        {
+            Log.ProviderFallback(_logger, name, version, model.ExecutionProvider, fallback);
+        }
+
+        return model;
+    }
+
     /// <summary>Loads a version that served before from disk (signature and files checked again) into its slot.</summary>
     private bool Reload(string name, string version)
     {
@@ -314,7 +329,7 @@ public sealed class ReconcileLoop : BackgroundService
         {
             var (manifest, envelope) = _installer.TryInstalled(name, version, revert: true)
                 ?? throw new IOException($"{_bundles.VersionDirectory(name, version)} is missing");
-            var model = OnnxModel.Load(name, version, _bundles.FilePath(name, version, manifest.ModelFile!));
+            var model = LoadModel(name, version, _bundles.FilePath(name, version, manifest.ModelFile!));
             _catalog.Activate(model);
             _meter.Track(name, version);
             Log.Recovered(_logger, name, version);
@@ -377,7 +392,7 @@ public sealed class ReconcileLoop : BackgroundService
             var (manifest, envelope) = _installer.TryInstalled(name, version, revert: false) ?? await FetchAsync(name, version, cancellationToken);
 
             Transition(name, version, DeploymentStates.Staging);
-            var model = OnnxModel.Load(name, version, _bundles.FilePath(name, version, manifest.ModelFile!));
+            var model = LoadModel(name, version, _bundles.FilePath(name, version, manifest.ModelFile!));
             FaultInjection.Hit("loaded");
             try
             {
@@ -571,7 +586,7 @@ public sealed class ReconcileLoop : BackgroundService
         try
         {
             var (manifest, _) = _installer.TryInstalled(name, version, revert: true)!.Value;
-            var model = OnnxModel.Load(name, version, _bundles.FilePath(name, version, manifest.ModelFile!));
+            var model = LoadModel(name, version, _bundles.FilePath(name, version, manifest.ModelFile!));
             _meter.EndProbation(name);
             _baselines.TryRemove(name, out _);
             _catalog.Activate(model);

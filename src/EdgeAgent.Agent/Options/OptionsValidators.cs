@@ -7,7 +7,7 @@ namespace EdgeAgent.Agent.Options;
 
 /// <summary>Validates every section at start-up; each failure names the config key, e.g. <c>Agent:DeviceId is required</c>.</summary>
 internal sealed class OptionsValidators :
-    IValidateOptions<AgentOptions>, IValidateOptions<MqttOptions>, IValidateOptions<TrustOptions>, IValidateOptions<TelemetryOptions>
+    IValidateOptions<AgentOptions>, IValidateOptions<MqttOptions>, IValidateOptions<TrustOptions>, IValidateOptions<TelemetryOptions>, IValidateOptions<ServingOptions>
 {
     public ValidateOptionsResult Validate(string? name, AgentOptions options)
     {
@@ -216,6 +216,30 @@ internal sealed class OptionsValidators :
         if (options.OutboxMaxRecords < 100)
         {
             errors.Add("Telemetry:OutboxMaxRecords must be at least 100");
+        }
+
+        return Result(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, ServingOptions options)
+    {
+        var errors = new List<string>();
+        if (options.IntraOpThreads is < 0 or > 256 || options.InterOpThreads is < 0 or > 256)
+        {
+            errors.Add("Serving:IntraOpThreads and Serving:InterOpThreads must be between 0 (ONNX Runtime's default) and 256");
+        }
+
+        if (!ServingOptions.KnownOptimizationLevels.Contains(options.GraphOptimizationLevel, StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add($"Serving:GraphOptimizationLevel '{options.GraphOptimizationLevel}' is not one of {string.Join(", ", ServingOptions.KnownOptimizationLevels)}");
+        }
+
+        foreach (var provider in options.ExecutionProviders)
+        {
+            if (!ServingOptions.KnownProviders.Contains(provider, StringComparer.OrdinalIgnoreCase))
+            {
+                errors.Add($"Serving:ExecutionProviders entry '{provider}' is not one of {string.Join(", ", ServingOptions.KnownProviders)}");
+            }
         }
 
         return Result(errors);

@@ -15,10 +15,12 @@ public sealed class OnnxModel : IDisposable
     private int _retired;
     private int _disposed;
 
-    private OnnxModel(string name, string version, InferenceSession session)
+    private OnnxModel(string name, string version, InferenceSession session, string provider, string? fallback)
     {
         Name = name;
         Version = version;
+        ExecutionProvider = provider;
+        ProviderFallback = fallback;
         _session = session;
         InputMetadata = session.InputMetadata;
         Inputs = [.. session.InputMetadata.Select(p => Describe(p.Key, p.Value))];
@@ -30,6 +32,12 @@ public sealed class OnnxModel : IDisposable
 
     public string Version { get; }
 
+    /// <summary>The execution provider this session runs on (<c>CPU</c>, <c>CUDA</c>, <c>TensorRT</c>).</summary>
+    public string ExecutionProvider { get; }
+
+    /// <summary>Why a preferred provider was not used (null when the first preference was taken).</summary>
+    public string? ProviderFallback { get; }
+
     public IReadOnlyList<TensorSpec> Inputs { get; }
 
     public IReadOnlyList<TensorSpec> Outputs { get; }
@@ -38,23 +46,71 @@ public sealed class OnnxModel : IDisposable
 
     internal IReadOnlyDictionary<string, NodeMetadata> InputMetadata { get; }
 
-    public static OnnxModel Load(string name, string version, string path)
+    public static OnnxModel Load(string name, string version, string path, Options.ServingOptions? serving = null)
     {
+        serving ??= new Options.ServingOptions();
         using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
         {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            IntraOpNumThreads = 1,
-            InterOpNumThreads = 1,
+            GraphOptimizationLevel = serving.GraphOptimizationLevel.ToLowerInvariant() switch
+            {
+                "none" => GraphOptimizationLevel.ORT_DISABLE_ALL,
+                "basic" => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                "extended" => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
+            },
+            IntraOpNumThreads = serving.IntraOpThreads,
+            InterOpNumThreads = serving.InterOpThreads,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
+        var (provider, fallback) = ChooseProvider(options, serving.ExecutionProviders);
         try
         {
-            return new OnnxModel(name, version, new InferenceSession(path, options));
+            return new OnnxModel(name, version, new InferenceSession(path, options), provider, fallback);
         }
         catch (OnnxRuntimeException ex)
         {
             throw new BundleRejectedException(RejectionReason.ModelLoadFailed, $"ONNX Runtime cannot load '{Path.GetFileName(path)}': {FirstLine(ex.Message)}");
         }
+    }
+
+    /// <summary>
+    /// Appends the first preferred provider this build and machine offer; CPU always works. What was skipped and why is
+    /// returned, so that a fallback is reported (health, <c>/v1/status</c>, <c>edgectl check</c>) and never silent.
+    /// </summary>
+    private static (string Provider, string? Fallback) ChooseProvider(Microsoft.ML.OnnxRuntime.SessionOptions options, IReadOnlyList<string> preferences)
+    {
+        var skipped = new List<string>();
+        foreach (var preference in preferences)
+        {
+            if (preference.Equals("CPU", StringComparison.OrdinalIgnoreCase))
+            {
+                return ("CPU", skipped.Count == 0 ? null : string.Join("; ", skipped));
+            }
+
+            try
+            {
+                if (preference.Equals("CUDA", StringComparison.OrdinalIgnoreCase))
+                {
+                    options.AppendExecutionProvider_CUDA(0);
+                    return ("CUDA", skipped.Count == 0 ? null : string.Join("; ", skipped));
+                }
+
+                if (preference.Equals("TensorRT", StringComparison.OrdinalIgnoreCase))
+                {
+                    options.AppendExecutionProvider_Tensorrt(0);
+                    return ("TensorRT", skipped.Count == 0 ? null : string.Join("; ", skipped));
+                }
+
+                skipped.Add($"{preference}: unknown provider");
+            }
+            catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                skipped.Add($"{preference} unavailable: {FirstLine(ex.Message)}");
+            }
+        }
+
+        // The list did not name CPU: it is still the last resort.
+        return ("CPU", skipped.Count == 0 ? null : string.Join("; ", skipped));
     }
 
     private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();

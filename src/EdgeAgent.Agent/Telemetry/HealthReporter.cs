@@ -21,6 +21,7 @@ public sealed class HealthReporter : BackgroundService
     private readonly InferenceMeter _meter;
     private readonly Outbox _outbox;
     private readonly DeploymentStore _deployments;
+    private readonly Serving.ModelCatalog _catalog;
     private readonly AgentOptions _agent;
     private readonly TimeSpan _interval;
     private readonly TimeProvider _time;
@@ -30,7 +31,7 @@ public sealed class HealthReporter : BackgroundService
     private long _lastTimestamp;
     private long _sent;
 
-    public HealthReporter(MqttSession mqtt, InferenceMeter meter, Outbox outbox, DeploymentStore deployments, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, TimeProvider time, ILogger<HealthReporter> logger)
+    public HealthReporter(MqttSession mqtt, InferenceMeter meter, Outbox outbox, DeploymentStore deployments, Serving.ModelCatalog catalog, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, TimeProvider time, ILogger<HealthReporter> logger)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(telemetry);
@@ -38,6 +39,7 @@ public sealed class HealthReporter : BackgroundService
         _meter = meter;
         _outbox = outbox;
         _deployments = deployments;
+        _catalog = catalog;
         _agent = agent.Value;
         _interval = TimeSpan.FromSeconds(telemetry.Value.HealthIntervalSeconds);
         _time = time;
@@ -114,7 +116,8 @@ public sealed class HealthReporter : BackgroundService
             {
                 name = t.Model,
                 version = t.Version,
-                executionProvider = "CPU",
+                executionProvider = _catalog.TryGet(t.Model, out var m) && m is not null ? m.ExecutionProvider : null,
+                executionProviderFallback = _catalog.TryGet(t.Model, out var f) && f is not null ? f.ProviderFallback : null,
                 requests = t.Requests,
                 errors = t.Errors,
                 ratePerSecond = t.RatePerSecond,

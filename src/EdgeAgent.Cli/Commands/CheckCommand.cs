@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Text.Json;
+using Spectre.Console;
+
+namespace EdgeAgent.Cli.Commands;
+
+/// <summary>
+/// <c>edgectl check</c>: a device self-check from the agent's status: broker connection, desired state, each model's
+/// deployment, the execution provider each model runs on (a fallback is a warning, never silent), the outbox.
+/// </summary>
+internal static class CheckCommand
+{
+    public static Command Create()
+    {
+        var socket = CommonOptions.Socket();
+        var json = CommonOptions.Json();
+        var command = new Command("check", "Check this device: agent, broker, desired state, models, execution providers, outbox (exit 1 on a failure)") { socket, json };
+        command.SetAction((parse, cancellationToken) => CliRunner.GuardAsync(async () =>
+        {
+            using var client = new AgentApiClient(parse.GetValue(socket)!);
+            using var status = await client.GetJsonAsync("/v1/status", cancellationToken);
+            var checks = Evaluate(status.RootElement);
+            var ok = checks.All(c => c.Status != "fail");
+            if (parse.GetValue(json))
+            {
+                CliRunner.WriteJson(new { ok, checks });
+            }
+            else
+            {
+                foreach (var c in checks)
+                {
+                    var mark = c.Status switch { "ok" => "[green]ok  [/]", "warn" => "[yellow]warn[/]", _ => "[red]FAIL[/]" };
+                    AnsiConsole.MarkupLine($"{mark} {Markup.Escape(c.Name)}: {Markup.Escape(c.Detail)}");
+                }
+            }
+
+            return ok ? ExitCodes.Ok : ExitCodes.Error;
+        }));
+        return command;
+    }
+
+    private static List<Check> Evaluate(JsonElement root)
+    {
+        var checks = new List<Check> { new("agent", "ok", $"{Text(root, "deviceId")} running agent {Text(root, "agentVersion")}") };
+        var broker = root.GetProperty("broker");
+        checks.Add(broker.GetProperty("connected").GetBoolean()
+            ? new("broker", "ok", $"connected to {Text(broker, "url")}")
+            : new("broker", "fail", $"not connected to {Text(broker, "url")} ({broker.GetProperty("reconnects")} reconnects so far); the agent keeps serving and buffers telemetry"));
+        if (root.TryGetProperty("desiredError", out var desiredError) && desiredError.ValueKind == JsonValueKind.String)
+        {
+            checks.Add(new("desired state", "warn", $"the latest document was refused: {desiredError.GetString()}"));
+        }
+
+        foreach (var m in root.GetProperty("models").EnumerateArray())
+        {
+            var name = $"model {Text(m, "name")}";
+            var state = Text(m, "state");
+            var reason = m.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+            checks.Add(state switch
+            {
+                "Active" => new(name, "ok", $"{Text(m, "activeVersion")} Active"),
+                "Probation" => new(name, "ok", $"{Text(m, "activeVersion")} in probation"),
+                "Failed" or "RolledBack" => new(name, Text(m, "activeVersion") == "-" ? "fail" : "warn", $"{Text(m, "version")} {state}: {reason}; serving {Text(m, "activeVersion")}"),
+                _ => new(name, "ok", $"{Text(m, "version")} {state} (serving {Text(m, "activeVersion")})"),
+            });
+        }
+
+        if (root.TryGetProperty("serving", out var serving))
+        {
+            foreach (var s in serving.EnumerateArray())
+            {
+                var provider = $"{Text(s, "name")} {Text(s, "version")} runs on {Text(s, "executionProvider")}";
+                checks.Add(s.TryGetProperty("fallback", out var f) && f.ValueKind == JsonValueKind.String
+                    ? new("execution provider", "warn", $"{provider}: {f.GetString()}")
+                    : new("execution provider", "ok", provider));
+            }
+        }
+
+        var outbox = root.GetProperty("outbox");
+        checks.Add(outbox.GetProperty("dropped").GetInt64() > 0
+            ? new("outbox", "warn", $"{outbox.GetProperty("dropped")} records dropped while the broker was away; {outbox.GetProperty("depth")} waiting")
+            : new("outbox", "ok", $"{outbox.GetProperty("depth")} waiting, {outbox.GetProperty("delivered")} delivered"));
+        return checks;
+    }
+
+    private static string Text(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "-";
+
+    private sealed record Check(string Name, string Status, string Detail);
+}

@@ -15,6 +15,11 @@ internal static class TensorReader
             return float.IsFinite(value) ? value : throw new FormatException("outside the FP32 range");
         }),
         TensorElementType.Double => Create(name, shape, count, data, static e => e.GetDouble()),
+        TensorElementType.Float16 => Create(name, shape, count, data, static e =>
+        {
+            var value = (Half)e.GetDouble();
+            return Half.IsFinite(value) ? new Float16(BitConverter.HalfToUInt16Bits(value)) : throw new FormatException("outside the FP16 range");
+        }),
         TensorElementType.Int8 => Create(name, shape, count, data, static e => e.GetSByte()),
         TensorElementType.Int16 => Create(name, shape, count, data, static e => e.GetInt16()),
         TensorElementType.Int32 => Create(name, shape, count, data, static e => e.GetInt32()),
@@ -37,6 +42,7 @@ internal static class TensorReader
     {
         TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(new float[count], shape),
         TensorElementType.Double => OrtValue.CreateTensorValueFromMemory(new double[count], shape),
+        TensorElementType.Float16 => OrtValue.CreateTensorValueFromMemory(new Float16[count], shape),
         TensorElementType.Int8 => OrtValue.CreateTensorValueFromMemory(new sbyte[count], shape),
         TensorElementType.Int16 => OrtValue.CreateTensorValueFromMemory(new short[count], shape),
         TensorElementType.Int32 => OrtValue.CreateTensorValueFromMemory(new int[count], shape),
@@ -88,6 +94,7 @@ internal static class TensorReader
     {
         float => TensorElementType.Float,
         double => TensorElementType.Double,
+        Float16 => TensorElementType.Float16,
         sbyte => TensorElementType.Int8,
         short => TensorElementType.Int16,
         int => TensorElementType.Int32,

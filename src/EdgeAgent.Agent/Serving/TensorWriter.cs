@@ -50,6 +50,20 @@ internal static class TensorWriter
                     }
                 });
                 break;
+            case TensorElementType.Float16:
+                WriteAll(writer, value.GetTensorDataAsSpan<Float16>(), static (w, v) =>
+                {
+                    var half = BitConverter.UInt16BitsToHalf(v.value);
+                    if (Half.IsFinite(half))
+                    {
+                        w.WriteNumberValue((float)half);
+                    }
+                    else
+                    {
+                        w.WriteNullValue();
+                    }
+                });
+                break;
             case TensorElementType.Int8:
                 WriteAll(writer, value.GetTensorDataAsSpan<sbyte>(), static (w, v) => w.WriteNumberValue(v));
                 break;
@@ -105,6 +119,16 @@ internal static class TensorWriter
                 foreach (var v in value.GetTensorDataAsSpan<double>())
                 {
                     if (!double.IsFinite(v))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case TensorElementType.Float16:
+                foreach (var v in value.GetTensorDataAsSpan<Float16>())
+                {
+                    if (!Half.IsFinite(BitConverter.UInt16BitsToHalf(v.value)))
                     {
                         return true;
                     }

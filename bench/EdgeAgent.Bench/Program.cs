@@ -15,10 +15,34 @@ using Microsoft.ML.OnnxRuntime;
 // pre-allocated OrtValues in this same process, so the ratios say what the agent's layers cost on this machine.
 // Usage: dotnet run -c Release --project bench/EdgeAgent.Bench [-- --seconds N]
 // Chunk pull throughput instead (ChunkPullBenchmark.cs): dotnet run -c Release --project bench/EdgeAgent.Bench -- chunks [--runs N]
+// Serving overhead against bare ORT, issue 5 (ServingBenchmark.cs): ... -- serving [--seconds N] [--rounds N]
 if (args is ["chunks", ..])
 {
     var runs = args is [_, "--runs", var n] ? int.Parse(n, CultureInfo.InvariantCulture) : 3;
     await EdgeAgent.Bench.ChunkPullBenchmark.RunAsync(runs);
+    return;
+}
+
+if (args is ["serving", ..])
+{
+    var blockSeconds = 1.0;
+    var rounds = 3;
+    for (var i = 1; i + 1 < args.Length; i += 2)
+    {
+        switch (args[i])
+        {
+            case "--seconds":
+                blockSeconds = double.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                break;
+            case "--rounds":
+                rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                break;
+            default:
+                throw new ArgumentException($"unknown option {args[i]}; usage: serving [--seconds N] [--rounds N]");
+        }
+    }
+
+    await EdgeAgent.Bench.ServingBenchmark.RunAsync(blockSeconds, rounds);
     return;
 }
 

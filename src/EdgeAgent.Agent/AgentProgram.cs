@@ -126,6 +126,7 @@ public static class AgentProgram
         Check<Options.MqttOptions>(services, failures);
         Check<Options.TrustOptions>(services, failures);
         Check<Options.TelemetryOptions>(services, failures);
+        Check<Options.GpioOptions>(services, failures);
         if (failures.Count > 0)
         {
             throw new OptionsValidationException("config", typeof(object), failures);
@@ -198,6 +199,7 @@ public static class AgentProgram
             [Options.MqttOptions.Section] = typeof(Options.MqttOptions),
             [Options.TrustOptions.Section] = typeof(Options.TrustOptions),
             [Options.TelemetryOptions.Section] = typeof(Options.TelemetryOptions),
+            [Options.GpioOptions.Section] = typeof(Options.GpioOptions),
         };
         foreach (var section in configuration.GetChildren())
         {

@@ -23,6 +23,7 @@ public static class EdgectlApp
             DeviceCommands.Status(),
             DeviceCommands.Infer(),
             ModelsCommand.Create(),
+            GpioCommand.Create(),
             InstallCommands.Install(),
             InstallCommands.Release(),
             DemoCommand.Create(),

@@ -223,6 +223,20 @@ public static class AgentProgram
             }
         }
 
+        // Entries of the Gpio lists: a misspelt rule key (e.g. "Equals" for "EqualTo") is an error too.
+        foreach (var (list, type) in new[] { ("Gpio:Rules", typeof(Options.GpioRule)), ("Gpio:Inputs", typeof(Options.GpioInput)) })
+        {
+            var known = type.GetProperties().Select(p => p.Name).ToList();
+            foreach (var entry in configuration.GetSection(list).GetChildren())
+            {
+                var unknown = entry.GetChildren().FirstOrDefault(k => !known.Contains(k.Key, StringComparer.OrdinalIgnoreCase));
+                if (unknown is not null)
+                {
+                    return $"unknown key {list}:{entry.Key}:{unknown.Key} (known: {string.Join(", ", known)})";
+                }
+            }
+        }
+
         if (configuration.GetSection("Trust:PublicKeys") is { Value: not null } single)
         {
             return $"Trust:PublicKeys must be a list of files, e.g. [\"{single.Value}\"]";

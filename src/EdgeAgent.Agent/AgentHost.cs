@@ -1,5 +1,6 @@
 using EdgeAgent.Agent.Api;
 using EdgeAgent.Agent.Deployment;
+using EdgeAgent.Agent.Hardware;
 using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Agent.Serving;
@@ -22,10 +23,11 @@ public static class AgentHost
     public const int MaxUnixSocketPath = 107;
 
     /// <summary>
-    /// Builds an agent from <paramref name="configuration"/> (sections Agent, Mqtt, Trust, Telemetry). Options are
+    /// Builds an agent from <paramref name="configuration"/> (sections Agent, Mqtt, Trust, Telemetry, Gpio). Options are
     /// validated when the host starts; a bad key surfaces as <see cref="OptionsValidationException"/>.
     /// </summary>
-    public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null)
+    /// <param name="gpio">Creates the GPIO controller (tests: one over a simulated driver); the board's own by default.</param>
+    public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, GpioControllerFactory? gpio = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -51,11 +53,13 @@ public static class AgentHost
         services.AddSingleton<IValidateOptions<TrustOptions>, OptionsValidators>();
         services.AddSingleton<IValidateOptions<TelemetryOptions>, OptionsValidators>();
         services.AddSingleton<IValidateOptions<ServingOptions>, OptionsValidators>();
+        services.AddSingleton<IValidateOptions<GpioOptions>, OptionsValidators>();
         services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.Section).ValidateOnStart();
         services.AddOptions<MqttOptions>().BindConfiguration(MqttOptions.Section).ValidateOnStart();
         services.AddOptions<TrustOptions>().BindConfiguration(TrustOptions.Section).ValidateOnStart();
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateOnStart();
         services.AddOptions<ServingOptions>().BindConfiguration(ServingOptions.Section).ValidateOnStart();
+        services.AddOptions<GpioOptions>().BindConfiguration(GpioOptions.Section).ValidateOnStart();
 
         var lockDirectory = configuration[$"{AgentOptions.Section}:{nameof(AgentOptions.StateDirectory)}"] ?? new AgentOptions().StateDirectory;
         if (!string.IsNullOrWhiteSpace(lockDirectory))
@@ -83,6 +87,12 @@ public static class AgentHost
         services.AddSingleton<SideloadInstaller>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<InferenceMeter>();
+        services.AddSingleton(gpio ?? (() => new System.Device.Gpio.GpioController()));
+        services.AddSingleton<GpioPort>();
+        services.AddSingleton<GpioRules>();
+        services.AddSingleton<IOutputObserver>(sp => sp.GetRequiredService<GpioRules>());
+        services.AddSingleton<StatusLed>();
+        services.AddSingleton<GpioInputs>();
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<Outbox>();
         services.AddSingleton<EventLog>();
@@ -97,6 +107,9 @@ public static class AgentHost
         services.AddHostedService(sp => sp.GetRequiredService<OutboxPublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<HealthReporter>());
         services.AddHostedService(sp => sp.GetRequiredService<ReportedStatePublisher>());
+        services.AddHostedService(sp => sp.GetRequiredService<GpioRules>());
+        services.AddHostedService(sp => sp.GetRequiredService<StatusLed>());
+        services.AddHostedService(sp => sp.GetRequiredService<GpioInputs>());
 
         var agent = configuration.GetSection(AgentOptions.Section);
         var socket = agent[nameof(AgentOptions.ApiSocket)] ?? new AgentOptions().ApiSocket;

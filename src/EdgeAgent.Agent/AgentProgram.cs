@@ -127,6 +127,7 @@ public static class AgentProgram
         Check<Options.TrustOptions>(services, failures);
         Check<Options.TelemetryOptions>(services, failures);
         Check<Options.ServingOptions>(services, failures);
+        Check<Options.GpioOptions>(services, failures);
         if (failures.Count > 0)
         {
             throw new OptionsValidationException("config", typeof(object), failures);
@@ -200,6 +201,7 @@ public static class AgentProgram
             [Options.TrustOptions.Section] = typeof(Options.TrustOptions),
             [Options.TelemetryOptions.Section] = typeof(Options.TelemetryOptions),
             [Options.ServingOptions.Section] = typeof(Options.ServingOptions),
+            [Options.GpioOptions.Section] = typeof(Options.GpioOptions),
         };
         foreach (var section in configuration.GetChildren())
         {
@@ -219,6 +221,20 @@ public static class AgentProgram
                 if (!known.Contains(key.Key, StringComparer.OrdinalIgnoreCase))
                 {
                     return $"unknown key {section.Key}:{key.Key} (known in {section.Key}: {string.Join(", ", known)})";
+                }
+            }
+        }
+
+        // Entries of the Gpio lists: a misspelt rule key (e.g. "Equals" for "EqualTo") is an error too.
+        foreach (var (list, type) in new[] { ("Gpio:Rules", typeof(Options.GpioRule)), ("Gpio:Inputs", typeof(Options.GpioInput)) })
+        {
+            var known = type.GetProperties().Select(p => p.Name).ToList();
+            foreach (var entry in configuration.GetSection(list).GetChildren())
+            {
+                var unknown = entry.GetChildren().FirstOrDefault(k => !known.Contains(k.Key, StringComparer.OrdinalIgnoreCase));
+                if (unknown is not null)
+                {
+                    return $"unknown key {list}:{entry.Key}:{unknown.Key} (known: {string.Join(", ", known)})";
                 }
             }
         }

@@ -79,4 +79,22 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "{Service} failed; it keeps running")]
     public static partial void ServiceError(ILogger logger, string service, Exception exception);
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "GPIO is not available ({Error}); the agent keeps serving without pins")]
+    public static partial void GpioUnavailable(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "GPIO pin {Pin} ({Owner}) failed: {Error}")]
+    public static partial void GpioPinFailed(ILogger logger, int pin, string owner, string error);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "GPIO dry run: pin {Pin} -> {Value} ({Owner})")]
+    public static partial void GpioDryRun(ILogger logger, int pin, System.Device.Gpio.PinValue value, string owner);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "GPIO rule pins of {Model} to their safe state ({Reason})")]
+    public static partial void GpioSafeState(ILogger logger, string model, string reason);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "GPIO input pin {Pin}: {Action}")]
+    public static partial void GpioInput(ILogger logger, int pin, string action);
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "GPIO input pin {Pin} action {Action} failed: {Error}")]
+    public static partial void GpioInputFailed(ILogger logger, int pin, string action, string error);
 }

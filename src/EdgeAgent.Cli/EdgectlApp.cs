@@ -24,6 +24,7 @@ public static class EdgectlApp
             DeviceCommands.Infer(),
             ModelsCommand.Create(),
             CheckCommand.Create(),
+            GpioCommand.Create(),
             InstallCommands.Install(),
             InstallCommands.Release(),
             DemoCommand.Create(),

@@ -23,6 +23,10 @@ public sealed class ConfigTests : IDisposable
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK","MaintenanceWindow":"2am-4am"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:MaintenanceWindow '2am-4am' is not a UTC window such as 02:00-04:00")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK","Groups":["line/a"]},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:Groups entry 'line/a'")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK","ProbationSeconds":-1},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]}}""", "Agent:ProbationSeconds must be between 0 and 604800")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Gpio":{"Enabeld":true}}""", "unknown key Gpio:Enabeld")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Gpio":{"Rules":[{"Model":"m","Output":"label","Equals":2,"Pin":17}]}}""", "unknown key Gpio:Rules:0:Equals")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Gpio":{"StatusLedPin":17,"Rules":[{"Model":"m","Output":"p","Above":0.5,"Level":"Up","Pin":17}]}}""", "Gpio:Rules:0:Level 'Up' must be High or Low")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Gpio":{"Inputs":[{"Pin":22,"Action":"reboot"}]}}""", "Gpio:Inputs:0:Action 'reboot' must be report-now or infer")]
     public async Task Bad_config_prints_one_line_naming_the_key_and_exits_2(string json, string expected)
     {
         var key = Path.Combine(_work, "release.pub.pem");

@@ -75,6 +75,17 @@ public sealed class DeviceCommandTests : IAsyncDisposable
         var table = await Edgectl.RunAsync("models", "--socket", socket);
         Assert.Contains("features FP32 [-1,8]", table.Stdout, StringComparison.Ordinal);
 
+        var gpio = await Edgectl.RunAsync("gpio", "--socket", socket, "--json");
+        Assert.True(gpio.Code == 0, gpio.Stderr);
+        using (var pins = JsonDocument.Parse(gpio.Stdout))
+        {
+            Assert.False(pins.RootElement.GetProperty("enabled").GetBoolean());
+            Assert.Equal(0, pins.RootElement.GetProperty("pins").GetArrayLength());
+        }
+
+        var gpioText = await Edgectl.RunAsync("gpio", "--socket", socket);
+        Assert.Contains("GPIO is off", gpioText.Stdout, StringComparison.Ordinal);
+
         var human = await Edgectl.RunAsync("status", "--socket", socket);
         Assert.True(human.Stdout.Contains("vibration", StringComparison.Ordinal), human.Stdout);
         Assert.Contains("Active", human.Stdout, StringComparison.Ordinal);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgeAgent.Agent.Deployment;
+using EdgeAgent.Agent.Hardware;
 using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Agent.Serving;
@@ -52,6 +53,17 @@ public static class LocalApi
                 ? InferAsync(context, name, runner, options)
                 : Task.FromResult(Error(404, $"model '{name}' version {version} is not the one serving")));
         app.MapGet("/v1/status", (IServiceProvider services) => Results.Json(Status(services), CoreJson.Options));
+        app.MapGet("/v1/gpio", (GpioPort port, StatusLed led) => Results.Json(
+            new
+            {
+                enabled = port.Enabled,
+                available = port.Available,
+                dryRun = port.DryRun,
+                error = port.Error,
+                statusLed = led.Pattern,
+                pins = port.Pins(),
+            },
+            CoreJson.Options));
         app.MapPost("/v1/bundles", InstallAsync);
         app.MapDelete("/v1/pins/{name}", (string name, DesiredStateInbox desired) =>
             desired.Release(name)
@@ -193,6 +205,7 @@ public static class LocalApi
             pinned = desired.Local.Models,
             models = ModelStateReport.Of(store, services.GetRequiredService<DeploymentProgress>(), meter.Totals(), desired, agent.MaxAttempts),
             outbox = new { depth = outbox.Depth, dropped = outbox.Dropped, delivered = outbox.Delivered },
+            gpio = services.GetRequiredService<GpioPort>().Status(),
         };
     }
 }

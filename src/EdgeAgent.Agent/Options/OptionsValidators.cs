@@ -7,7 +7,8 @@ namespace EdgeAgent.Agent.Options;
 
 /// <summary>Validates every section at start-up; each failure names the config key, e.g. <c>Agent:DeviceId is required</c>.</summary>
 internal sealed class OptionsValidators :
-    IValidateOptions<AgentOptions>, IValidateOptions<MqttOptions>, IValidateOptions<TrustOptions>, IValidateOptions<TelemetryOptions>, IValidateOptions<ServingOptions>
+    IValidateOptions<AgentOptions>, IValidateOptions<MqttOptions>, IValidateOptions<TrustOptions>, IValidateOptions<TelemetryOptions>,
+    IValidateOptions<ServingOptions>, IValidateOptions<GpioOptions>
 {
     public ValidateOptionsResult Validate(string? name, AgentOptions options)
     {
@@ -244,6 +245,92 @@ internal sealed class OptionsValidators :
 
         return Result(errors);
     }
+
+    public ValidateOptionsResult Validate(string? name, GpioOptions options)
+    {
+        var errors = new List<string>();
+        var used = new Dictionary<int, string>();
+        void Claim(int pin, string key)
+        {
+            if (pin < 0)
+            {
+                errors.Add($"{key} must be a pin number (0 or more)");
+            }
+            else if (!used.TryAdd(pin, key))
+            {
+                errors.Add($"{key} uses pin {pin}, which {used[pin]} already uses");
+            }
+        }
+
+        if (options.StatusLedPin is { } led)
+        {
+            Claim(led, "Gpio:StatusLedPin");
+        }
+
+        for (var i = 0; i < options.Rules.Count; i++)
+        {
+            var rule = options.Rules[i];
+            var key = $"Gpio:Rules:{i}";
+            if (string.IsNullOrWhiteSpace(rule.Model) || string.IsNullOrWhiteSpace(rule.Output))
+            {
+                errors.Add($"{key} needs Model and Output");
+            }
+
+            if (rule.Index < 0)
+            {
+                errors.Add($"{key}:Index must not be negative");
+            }
+
+            if (rule.Above.HasValue == rule.EqualTo.HasValue || (rule.Above is { } above && !double.IsFinite(above)))
+            {
+                errors.Add($"{key} needs exactly one of Above (a finite threshold) and EqualTo (a label)");
+            }
+
+            if (!IsLevel(rule.Level))
+            {
+                errors.Add($"{key}:Level '{rule.Level}' must be High or Low");
+            }
+
+            if (!double.IsFinite(rule.HoldSeconds) || rule.HoldSeconds is <= 0 or > 86400)
+            {
+                errors.Add($"{key}:HoldSeconds must be above 0 and at most 86400");
+            }
+
+            Claim(rule.Pin, $"{key}:Pin");
+        }
+
+        for (var i = 0; i < options.Inputs.Count; i++)
+        {
+            var input = options.Inputs[i];
+            var key = $"Gpio:Inputs:{i}";
+            if (input.Action == GpioInput.Infer)
+            {
+                if (string.IsNullOrWhiteSpace(input.Model) || string.IsNullOrWhiteSpace(input.Request))
+                {
+                    errors.Add($"{key} with Action infer needs Model and Request");
+                }
+                else if (!File.Exists(input.Request))
+                {
+                    errors.Add($"{key}:Request file not found: {input.Request}");
+                }
+            }
+            else if (input.Action != GpioInput.ReportNow)
+            {
+                errors.Add($"{key}:Action '{input.Action}' must be {GpioInput.ReportNow} or {GpioInput.Infer}");
+            }
+
+            if (input.DebounceMilliseconds is < 0 or > 60_000)
+            {
+                errors.Add($"{key}:DebounceMilliseconds must be between 0 and 60000");
+            }
+
+            Claim(input.Pin, $"{key}:Pin");
+        }
+
+        return Result(errors);
+    }
+
+    internal static bool IsLevel(string level) => level.Equals("High", StringComparison.OrdinalIgnoreCase) || level.Equals("Low", StringComparison.OrdinalIgnoreCase);
 
     private static ValidateOptionsResult Result(List<string> errors) =>
         errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

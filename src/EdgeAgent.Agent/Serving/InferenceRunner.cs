@@ -15,11 +15,14 @@ public sealed class InferenceRunner
 {
     private readonly ModelCatalog _catalog;
     private readonly InferenceMeter _meter;
+    private readonly IOutputObserver? _observer;
 
-    public InferenceRunner(ModelCatalog catalog, InferenceMeter meter)
+    /// <param name="observer">Sees each response's outputs (GPIO rules); asked first whether it watches the model, so a model no rule targets costs a dictionary lookup.</param>
+    public InferenceRunner(ModelCatalog catalog, InferenceMeter meter, IOutputObserver? observer = null)
     {
         _catalog = catalog;
         _meter = meter;
+        _observer = observer;
     }
 
     public void Infer(string modelName, JsonElement request, Utf8JsonWriter response)
@@ -33,7 +36,7 @@ public sealed class InferenceRunner
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var nonFinite = RunLeased(model, request, response);
+            var nonFinite = RunLeased(model, request, response, _observer);
             _meter.RecordSuccess(model.Name, Stopwatch.GetElapsedTime(started).TotalMicroseconds);
             if (nonFinite)
             {
@@ -52,7 +55,7 @@ public sealed class InferenceRunner
     }
 
     /// <returns>True when an output held NaN or Inf.</returns>
-    private static bool RunLeased(OnnxModel model, JsonElement request, Utf8JsonWriter response)
+    private static bool RunLeased(OnnxModel model, JsonElement request, Utf8JsonWriter response, IOutputObserver? observer)
     {
         var (names, values) = ReadInputs(model, request);
         try
@@ -78,6 +81,11 @@ public sealed class InferenceRunner
 
             response.WriteEndArray();
             response.WriteEndObject();
+            if (observer is not null && observer.Observes(model.Name))
+            {
+                observer.Observe(model.Name, outputs, results);
+            }
+
             return nonFinite;
         }
         finally

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using EdgeAgent.Agent.Deployment;
+using EdgeAgent.Agent.Hardware;
 using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core;
@@ -27,11 +28,14 @@ public sealed class HealthReporter : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<HealthReporter> _logger;
     private readonly DateTimeOffset _started;
+    private readonly GpioPort _gpio;
+    private readonly WakeSignal _now = new();
+    private readonly Lock _snapshotGate = new();
     private TimeSpan _lastCpu;
     private long _lastTimestamp;
     private long _sent;
 
-    public HealthReporter(MqttSession mqtt, InferenceMeter meter, Outbox outbox, DeploymentStore deployments, Serving.ModelCatalog catalog, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, TimeProvider time, ILogger<HealthReporter> logger)
+    public HealthReporter(MqttSession mqtt, InferenceMeter meter, Outbox outbox, DeploymentStore deployments, Serving.ModelCatalog catalog, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, GpioPort gpio, TimeProvider time, ILogger<HealthReporter> logger)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(telemetry);
@@ -45,27 +49,48 @@ public sealed class HealthReporter : BackgroundService
         _time = time;
         _logger = logger;
         _started = time.GetUtcNow();
+        _gpio = gpio;
     }
 
     public long Sent => Interlocked.Read(ref _sent);
 
+    /// <summary>Publishes a health message now, besides the periodic ones (e.g. a GPIO <c>report-now</c> input).</summary>
+    public void PublishNow() => _now.Wake();
+
+    public override void Dispose()
+    {
+        _now.Dispose();
+        base.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var onDemand = OnDemandAsync(stoppingToken);
         using var timer = new PeriodicTimer(_interval, _time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                try
+                await PublishAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+
+        await onDemand;
+    }
+
+    private async Task OnDemandAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (await _now.WaitAsync(Timeout.InfiniteTimeSpan, stoppingToken))
                 {
-                    if (_mqtt.IsConnected && await _mqtt.PublishAsync(_mqtt.Topics.Health(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(Snapshot(), CoreJson.Options), retain: true, stoppingToken))
-                    {
-                        Interlocked.Increment(ref _sent);
-                    }
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Log.ServiceError(_logger, nameof(HealthReporter), ex);
+                    await PublishAsync(stoppingToken);
                 }
             }
         }
@@ -75,20 +100,39 @@ public sealed class HealthReporter : BackgroundService
         }
     }
 
+    private async Task PublishAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (_mqtt.IsConnected && await _mqtt.PublishAsync(_mqtt.Topics.Health(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(Snapshot(), CoreJson.Options), retain: true, stoppingToken))
+            {
+                Interlocked.Increment(ref _sent);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.ServiceError(_logger, nameof(HealthReporter), ex);
+        }
+    }
+
     public object Snapshot()
     {
         using var process = Process.GetCurrentProcess();
         var now = Stopwatch.GetTimestamp();
         var cpu = process.TotalProcessorTime;
         double cpuPercent = 0;
-        if (_lastTimestamp != 0)
+        lock (_snapshotGate)
         {
-            var wall = Stopwatch.GetElapsedTime(_lastTimestamp, now).TotalSeconds;
-            cpuPercent = wall > 0 ? (cpu - _lastCpu).TotalSeconds / wall / Environment.ProcessorCount * 100 : 0;
-        }
+            // The periodic and the on-demand publishes may both take a snapshot.
+            if (_lastTimestamp != 0)
+            {
+                var wall = Stopwatch.GetElapsedTime(_lastTimestamp, now).TotalSeconds;
+                cpuPercent = wall > 0 ? (cpu - _lastCpu).TotalSeconds / wall / Environment.ProcessorCount * 100 : 0;
+            }
 
-        _lastCpu = cpu;
-        _lastTimestamp = now;
+            _lastCpu = cpu;
+            _lastTimestamp = now;
+        }
         long? diskFree = null;
         try
         {
@@ -125,6 +169,7 @@ public sealed class HealthReporter : BackgroundService
             }),
             outbox = new { depth = _outbox.Depth, dropped = _outbox.Dropped, delivered = _outbox.Delivered },
             mqtt = new { reconnects = _mqtt.Reconnects, session = _mqtt.SessionSeq },
+            gpio = _gpio.Status(),
             lastDeployment = last is null ? null : new { model = last.Name, version = last.TargetVersion, state = last.State, reason = last.Reason, updated = last.Updated },
         };
     }

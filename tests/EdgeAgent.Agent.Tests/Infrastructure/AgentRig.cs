@@ -54,6 +54,9 @@ public sealed class AgentRig : IAsyncDisposable
 
     public WebApplication? Agent { get; private set; }
 
+    /// <summary>Creates the agent's GPIO controller (e.g. over a <see cref="SimulatedGpioDriver"/>); the board's own when null.</summary>
+    public Hardware.GpioControllerFactory? Gpio { get; set; }
+
     public FleetConnection? Operator { get; private set; }
 
     public ConcurrentQueue<string> Logs { get; } = new();
@@ -126,7 +129,7 @@ public sealed class AgentRig : IAsyncDisposable
             logging.ClearProviders();
             logging.SetMinimumLevel(LogLevel.Debug);
             logging.AddProvider(new ListLoggerProvider(Logs));
-        });
+        }, gpio: Gpio);
         // Start outside xunit's synchronization context: the agent is a daemon with its own threads, and letting its
         // continuations queue behind the test runner's few threads would stall it while other tests block.
         await Task.Run(() => Agent.StartAsync(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken);

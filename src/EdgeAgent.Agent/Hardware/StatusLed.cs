@@ -1,0 +1,136 @@
+using System.Device.Gpio;
+using EdgeAgent.Agent.Deployment;
+using EdgeAgent.Agent.Mqtt;
+using EdgeAgent.Agent.Options;
+using EdgeAgent.Core.Deployment;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.Agent.Hardware;
+
+/// <summary>
+/// The status LED (<c>Gpio:StatusLedPin</c>): <c>ready</c> steady on; <c>updating</c> slow blink while a deployment is
+/// under way; <c>degraded</c> fast blink while the broker is unreachable; <c>error</c> off while a deployment is Failed.
+/// </summary>
+public sealed class StatusLed : BackgroundService
+{
+    public const string Ready = "ready";
+    public const string Updating = "updating";
+    public const string Degraded = "degraded";
+    public const string Error = "error";
+    public const string None = "none";
+
+    private static readonly TimeSpan SlowBlink = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan FastBlink = TimeSpan.FromMilliseconds(125);
+    private static readonly TimeSpan Steady = TimeSpan.FromSeconds(1);
+
+    private readonly GpioPort _port;
+    private readonly DeploymentStore _store;
+    private readonly MqttSession _mqtt;
+    private readonly int? _pin;
+    private readonly WakeSignal _wake = new();
+    private volatile string _pattern = None;
+
+    public StatusLed(GpioPort port, IOptions<GpioOptions> options, DeploymentStore store, MqttSession mqtt)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(mqtt);
+        _port = port;
+        _store = store;
+        _mqtt = mqtt;
+        _pin = options.Value.Enabled ? options.Value.StatusLedPin : null;
+        if (_pin is { } pin)
+        {
+            _port.OpenOutput(pin, "status LED", PinValue.Low);
+            _store.Changed += OnRecordChanged;
+            _mqtt.Connected += OnChanged;
+        }
+    }
+
+    /// <summary>The pattern shown now (<see cref="None"/> without an LED).</summary>
+    public string Pattern => _pattern;
+
+    /// <summary>The agent state the LED shows: error, then updating, then degraded, then ready.</summary>
+    public string Evaluate()
+    {
+        var records = _store.Snapshot().Values;
+        if (records.Any(r => r.State == DeploymentStates.Failed))
+        {
+            return Error;
+        }
+
+        if (records.Any(r => DeploymentStates.IsInProgress(r.State)))
+        {
+            return Updating;
+        }
+
+        return _mqtt.IsConnected ? Ready : Degraded;
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (_pin is { } pin)
+        {
+            _port.Write(pin, PinValue.Low);
+        }
+    }
+
+    public override void Dispose()
+    {
+        _store.Changed -= OnRecordChanged;
+        _mqtt.Connected -= OnChanged;
+        _wake.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_pin is not { } pin)
+        {
+            return;
+        }
+
+        var on = false;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var pattern = Evaluate();
+                _pattern = pattern;
+                TimeSpan wait;
+                switch (pattern)
+                {
+                    case Ready:
+                        on = true;
+                        wait = Steady;
+                        break;
+                    case Updating:
+                        on = !on;
+                        wait = SlowBlink;
+                        break;
+                    case Degraded:
+                        on = !on;
+                        wait = FastBlink;
+                        break;
+                    default:
+                        on = false;
+                        wait = Steady;
+                        break;
+                }
+
+                _port.Write(pin, on ? PinValue.High : PinValue.Low);
+                await _wake.WaitAsync(wait, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    private void OnChanged(object? sender, EventArgs e) => _wake.Wake();
+
+    private void OnRecordChanged(object? sender, ModelRecord e) => _wake.Wake();
+}

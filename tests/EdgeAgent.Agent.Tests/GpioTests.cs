@@ -1,0 +1,144 @@
+using System.Device.Gpio;
+using EdgeAgent.Agent.Deployment;
+using EdgeAgent.Agent.Hardware;
+using EdgeAgent.Agent.Mqtt;
+using EdgeAgent.Agent.Tests.Infrastructure;
+using EdgeAgent.Core.Deployment;
+
+namespace EdgeAgent.Agent.Tests;
+
+public sealed class GpioTests
+{
+    /// <summary>Row 2 of samples/vibration/request.json is class 2: probabilities[2*3+2] is its probability, label[2] is 2.</summary>
+    private static Dictionary<string, string?> RuleConfig(double holdSeconds) => new()
+    {
+        ["Gpio:Enabled"] = "true",
+        ["Gpio:Rules:0:Model"] = AgentRig.Model,
+        ["Gpio:Rules:0:Output"] = "probabilities",
+        ["Gpio:Rules:0:Index"] = "8",
+        ["Gpio:Rules:0:Above"] = "0.5",
+        ["Gpio:Rules:0:Pin"] = "17",
+        ["Gpio:Rules:0:HoldSeconds"] = holdSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Gpio:Rules:1:Model"] = AgentRig.Model,
+        ["Gpio:Rules:1:Output"] = "label",
+        ["Gpio:Rules:1:Index"] = "0",
+        ["Gpio:Rules:1:EqualTo"] = "2",
+        ["Gpio:Rules:1:Pin"] = "18",
+        ["Gpio:Rules:1:Level"] = "Low",
+    };
+
+    private static async Task<(AgentRig Rig, SimulatedGpioDriver Driver)> StartAsync(Dictionary<string, string?> overrides)
+    {
+        var driver = new SimulatedGpioDriver();
+        var rig = await AgentRig.StartAsync(overrides: overrides, startAgent: false);
+        rig.Gpio = () => new GpioController(driver);
+        await rig.StartAgentAsync();
+        return (rig, driver);
+    }
+
+    [Fact]
+    public async Task A_rule_drives_its_pin_while_the_output_crosses_the_threshold_and_releases_it_after_the_hold()
+    {
+        var (rig, driver) = await StartAsync(RuleConfig(holdSeconds: 0.3));
+        await using var _ = rig;
+        Assert.Equal(PinValue.Low, driver.Value(17));
+        Assert.Equal(PinValue.High, driver.Value(18));
+        await rig.DeployActiveAsync();
+
+        using var api = rig.Api();
+        var (status, _) = await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest);
+        Assert.Equal(200, status);
+
+        // Driven before the response was written back; rule 1 (label[0] == 2) did not match, so pin 18 stays inactive.
+        Assert.Equal(PinValue.High, driver.Value(17));
+        Assert.Equal(PinValue.High, driver.Value(18));
+        var (_, gpio) = await api.GetAsync("/v1/gpio");
+        var pin17 = gpio.RootElement.GetProperty("pins").EnumerateArray().Single(p => p.GetProperty("pin").GetInt32() == 17);
+        Assert.Equal("Output", pin17.GetProperty("mode").GetString());
+        Assert.StartsWith("rule 0", pin17.GetProperty("owner").GetString(), StringComparison.Ordinal);
+
+        await Wait.UntilAsync(() => driver.Value(17) == PinValue.Low, Wait.Default, "pin 17 back to Low after the hold");
+        Assert.Equal(PinValue.High, driver.Value(18));
+    }
+
+    [Fact]
+    public async Task Unloading_the_model_drives_the_rule_pins_to_their_safe_state()
+    {
+        var (rig, driver) = await StartAsync(RuleConfig(holdSeconds: 3600));
+        await using var _ = rig;
+        await rig.DeployActiveAsync();
+        using var api = rig.Api();
+        var (status, _) = await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest);
+        Assert.Equal(200, status);
+        Assert.Equal(PinValue.High, driver.Value(17));
+
+        await rig.PublishDesiredAsync("""{"models":[]}""");
+
+        await Wait.UntilAsync(() => driver.Value(17) == PinValue.Low, Wait.Default, "pin 17 in its safe state after the unload");
+    }
+
+    [Fact]
+    public async Task The_status_led_follows_the_agent_state()
+    {
+        var (rig, driver) = await StartAsync(new() { ["Gpio:Enabled"] = "true", ["Gpio:StatusLedPin"] = "5" });
+        await using var _ = rig;
+        var led = rig.Service<StatusLed>();
+        await Wait.UntilAsync(() => led.Pattern == StatusLed.Ready && driver.Value(5) == PinValue.High, Wait.Default, "LED steady on (ready)");
+
+        // A version nobody published: the deployment waits for its manifest, in progress.
+        await rig.DeployAsync("9.9.9");
+        await Wait.UntilAsync(() => led.Pattern == StatusLed.Updating, Wait.Default, "LED pattern updating");
+        var writes = driver.WritesTo(5);
+        await Wait.UntilAsync(() => driver.WritesTo(5) >= writes + 2, Wait.Default, "LED blinking");
+
+        rig.Service<DeploymentStore>().Update("broken", _ => new ModelRecord { Name = "broken", State = DeploymentStates.Failed, Reason = "test" });
+        await Wait.UntilAsync(() => led.Pattern == StatusLed.Error && driver.Value(5) == PinValue.Low, Wait.Default, "LED off (error)");
+    }
+
+    [Fact]
+    public async Task An_input_edge_publishes_health_now_once_per_debounce_window()
+    {
+        var (rig, driver) = await StartAsync(new()
+        {
+            ["Telemetry:HealthIntervalSeconds"] = "3600",
+            ["Gpio:Enabled"] = "true",
+            ["Gpio:Inputs:0:Pin"] = "22",
+            ["Gpio:Inputs:0:Action"] = "report-now",
+            ["Gpio:Inputs:0:DebounceMilliseconds"] = "60000",
+        });
+        await using var _ = rig;
+        await Wait.UntilAsync(() => rig.Service<MqttSession>().IsConnected, Wait.Default, "agent connected");
+        Assert.Empty(rig.Messages("health"));
+
+        driver.RaiseRising(22);
+        driver.RaiseRising(22);
+
+        var inputs = rig.Service<GpioInputs>();
+        Assert.Equal(1, inputs.Triggered);
+        Assert.Equal(1, inputs.Debounced);
+        var health = await Wait.ForAsync(() => rig.LastMessage("health"), Wait.Default, "a health message");
+        Assert.True(health.RootElement.GetProperty("gpio").GetProperty("available").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Without_a_gpio_chip_the_agent_keeps_serving_and_reports_gpio_unavailable()
+    {
+        var rig = await AgentRig.StartAsync(overrides: RuleConfig(holdSeconds: 1), startAgent: false);
+        await using var _ = rig;
+        rig.Gpio = () => throw new IOException("no gpiochip found");
+        await rig.StartAgentAsync();
+        await rig.DeployActiveAsync();
+
+        using var api = rig.Api();
+        var (status, _) = await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest);
+        Assert.Equal(200, status);
+
+        var health = await Wait.ForAsync(() => rig.LastMessage("health"), Wait.Default, "a health message");
+        var gpio = health.RootElement.GetProperty("gpio");
+        Assert.False(gpio.GetProperty("available").GetBoolean());
+        Assert.Contains("no gpiochip", gpio.GetProperty("error").GetString(), StringComparison.Ordinal);
+        var (_, agentStatus) = await api.GetAsync("/v1/status");
+        Assert.False(agentStatus.RootElement.GetProperty("gpio").GetProperty("available").GetBoolean());
+        Assert.Single(rig.Logs, l => l.Contains("GPIO is not available", StringComparison.Ordinal));
+    }
+}

@@ -30,6 +30,9 @@ public sealed class InstallCommandTests : IAsyncDisposable
                 ["Serving:ExecutionProviders:0"] = "CUDA",
                 ["Serving:ExecutionProviders:1"] = "CPU",
 
+                // The board's own GPIO driver: a machine without a GPIO chip must say so and keep serving.
+                ["Gpio:Enabled"] = "true",
+
                 // Nothing listens there: the device is air-gapped.
                 ["Mqtt:Url"] = $"mqtt://127.0.0.1:{EmbeddedBroker.FreePort()}",
                 ["Trust:PublicKeys:0"] = keys.PublicKeyPath,
@@ -78,6 +81,8 @@ public sealed class InstallCommandTests : IAsyncDisposable
             Assert.Equal("warn", provider.GetProperty("status").GetString());
             Assert.StartsWith("vibration 1.0.0 runs on CPU: CUDA unavailable", provider.GetProperty("detail").GetString(), StringComparison.Ordinal);
             Assert.Contains(checks, c => c.GetProperty("name").GetString() == "model vibration" && c.GetProperty("status").GetString() == "ok");
+            var gpio = Assert.Single(checks, c => c.GetProperty("name").GetString() == "gpio");
+            Assert.Equal(File.Exists("/dev/gpiochip0") ? "ok" : "warn", gpio.GetProperty("status").GetString());
         }
 
         var release = await Edgectl.RunAsync("release", "vibration", "--socket", socket);

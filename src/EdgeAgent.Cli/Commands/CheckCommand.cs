@@ -76,6 +76,14 @@ internal static class CheckCommand
             }
         }
 
+        if (root.TryGetProperty("gpio", out var gpio) && gpio.ValueKind == JsonValueKind.Object
+            && gpio.TryGetProperty("enabled", out var enabled) && enabled.ValueKind == JsonValueKind.True)
+        {
+            checks.Add(gpio.TryGetProperty("available", out var available) && available.ValueKind == JsonValueKind.True
+                ? new("gpio", "ok", gpio.TryGetProperty("dryRun", out var dry) && dry.ValueKind == JsonValueKind.True ? "dry run: pin writes are logged" : "available")
+                : new("gpio", "warn", $"not available ({Text(gpio, "error")}); the agent serves without driving pins"));
+        }
+
         var outbox = root.GetProperty("outbox");
         checks.Add(outbox.GetProperty("dropped").GetInt64() > 0
             ? new("outbox", "warn", $"{outbox.GetProperty("dropped")} records dropped while the broker was away; {outbox.GetProperty("depth")} waiting")

@@ -94,6 +94,8 @@ public static class AgentHost
         services.AddSingleton<StatusLed>();
         services.AddSingleton<GpioInputs>();
         services.AddSingleton<InferenceRunner>();
+        services.AddSingleton<ModelAdmission>();
+        services.PostConfigure<ServingOptions>(o => o.MaxConcurrentRequests = o.MaxConcurrentRequests == 0 ? Environment.ProcessorCount : o.MaxConcurrentRequests);
         services.AddSingleton<Outbox>();
         services.AddSingleton<EventLog>();
         services.AddSingleton<ReconcileLoop>();

@@ -134,6 +134,26 @@ public static class LocalApi
 
     private static async Task<IResult> InferAsync(HttpContext context, string name, InferenceRunner runner, IOptions<AgentOptions> options)
     {
+        var services = context.RequestServices;
+        if (!services.GetRequiredService<ModelCatalog>().Contains(name))
+        {
+            // Known to this device but not serving yet (being deployed, or its reload failed): 503, try again later.
+            if (services.GetRequiredService<DeploymentStore>().Get(name) is { } record)
+            {
+                context.Response.Headers.RetryAfter = "5";
+                return Error(503, $"model '{name}' is not ready ({record.State}{(record.TargetVersion is { } v ? " " + v : string.Empty)})");
+            }
+
+            return Error(404, $"model '{name}' is not loaded on this device");
+        }
+
+        using var turn = await services.GetRequiredService<ModelAdmission>().EnterAsync(name, context.RequestAborted);
+        if (turn is null)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return Error(429, $"model '{name}' is saturated (Serving:MaxConcurrentRequests running, Serving:MaxQueuedRequests waiting); retry after 1 s");
+        }
+
         var limit = options.Value.MaxRequestBytes;
         if (context.Request.ContentLength > limit)
         {

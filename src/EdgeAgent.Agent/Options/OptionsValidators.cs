@@ -230,6 +230,11 @@ internal sealed class OptionsValidators :
             errors.Add("Serving:IntraOpThreads and Serving:InterOpThreads must be between 0 (ONNX Runtime's default) and 256");
         }
 
+        if (options.MaxConcurrentRequests is < 0 or > 1024 || options.MaxQueuedRequests is < 0 or > 100_000 || options.QueueTimeoutMilliseconds is < 0 or > 600_000)
+        {
+            errors.Add("Serving:MaxConcurrentRequests must be between 0 (one per core) and 1024, Serving:MaxQueuedRequests between 0 and 100000, Serving:QueueTimeoutMilliseconds between 0 and 600000");
+        }
+
         if (!ServingOptions.KnownOptimizationLevels.Contains(options.GraphOptimizationLevel, StringComparer.OrdinalIgnoreCase))
         {
             errors.Add($"Serving:GraphOptimizationLevel '{options.GraphOptimizationLevel}' is not one of {string.Join(", ", ServingOptions.KnownOptimizationLevels)}");

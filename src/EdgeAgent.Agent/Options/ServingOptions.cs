@@ -24,4 +24,13 @@ public sealed class ServingOptions
     /// Empty (the default) means CPU. (A non-empty default would have the configuration binder append to it.)
     /// </summary>
     public IReadOnlyList<string> ExecutionProviders { get; set; } = [];
+
+    /// <summary>Requests of one model that run at once (0: the number of processor cores).</summary>
+    public int MaxConcurrentRequests { get; set; }
+
+    /// <summary>Requests of one model that may wait for a turn; more are answered 429 at once.</summary>
+    public int MaxQueuedRequests { get; set; } = 64;
+
+    /// <summary>Longest wait for a turn before a request is answered 429.</summary>
+    public int QueueTimeoutMilliseconds { get; set; } = 2000;
 }

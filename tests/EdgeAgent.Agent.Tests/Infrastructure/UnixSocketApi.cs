@@ -37,5 +37,14 @@ public sealed class UnixSocketApi : IDisposable
         return ((int)response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)));
     }
 
+    /// <summary>As <see cref="PostAsync"/>, with the <c>Retry-After</c> header (seconds) when the answer has one.</summary>
+    public async Task<(int Status, JsonDocument Body, TimeSpan? RetryAfter)> PostWithHeadersAsync(string path, string json)
+    {
+        using var content = new StringContent(json);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await _http.PostAsync(path, content, TestContext.Current.CancellationToken);
+        return ((int)response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)), response.Headers.RetryAfter?.Delta);
+    }
+
     public void Dispose() => _http.Dispose();
 }

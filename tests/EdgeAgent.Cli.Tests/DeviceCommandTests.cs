@@ -62,6 +62,23 @@ public sealed class DeviceCommandTests : IAsyncDisposable
         using var response = JsonDocument.Parse(infer.Stdout);
         Assert.Equal("vibration", response.RootElement.GetProperty("model_name").GetString());
 
+        // The same rows as a NumPy array saved with numpy.save: same predictions.
+        var npy = Path.Combine(_work, "features.npy");
+        await File.WriteAllBytesAsync(npy, Npy(SampleRows(), 8), TestContext.Current.CancellationToken);
+        var fromNpy = await Edgectl.RunAsync("infer", "vibration", "--input", npy, "--socket", socket);
+        Assert.True(fromNpy.Code == 0, fromNpy.Stderr);
+        using (var npyResponse = JsonDocument.Parse(fromNpy.Stdout))
+        {
+            var label = npyResponse.RootElement.GetProperty("outputs").EnumerateArray().Single(o => o.GetProperty("name").GetString() == "label");
+            Assert.Equal([0L, 1L, 2L], label.GetProperty("data").EnumerateArray().Select(e => e.GetInt64()));
+        }
+
+        var notNpy = Path.Combine(_work, "bad.npy");
+        await File.WriteAllTextAsync(notNpy, "not numpy", TestContext.Current.CancellationToken);
+        var refused = await Edgectl.RunAsync("infer", "vibration", "--input", notNpy, "--socket", socket);
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("is not a .npy file", refused.Stderr, StringComparison.Ordinal);
+
         var listed = await Edgectl.RunAsync("models", "--socket", socket, "--json");
         Assert.True(listed.Code == 0, listed.Stderr);
         using (var list = JsonDocument.Parse(listed.Stdout))
@@ -89,6 +106,29 @@ public sealed class DeviceCommandTests : IAsyncDisposable
         var human = await Edgectl.RunAsync("status", "--socket", socket);
         Assert.True(human.Stdout.Contains("vibration", StringComparison.Ordinal), human.Stdout);
         Assert.Contains("Active", human.Stdout, StringComparison.Ordinal);
+    }
+
+    private static float[] SampleRows()
+    {
+        using var request = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "samples", "request.json")));
+        return [.. request.RootElement.GetProperty("inputs")[0].GetProperty("data").EnumerateArray().Select(e => e.GetSingle())];
+    }
+
+    /// <summary>A float32 C-order array in .npy format 1.0, as numpy.save writes it.</summary>
+    private static byte[] Npy(float[] values, int columns)
+    {
+        var dict = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({values.Length / columns}, {columns}), }}";
+        var padded = dict.PadRight(((10 + dict.Length + 1 + 63) / 64 * 64) - 10 - 1) + "\n";
+        using var stream = new MemoryStream();
+        stream.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0]);
+        stream.Write(BitConverter.GetBytes((ushort)padded.Length));
+        stream.Write(System.Text.Encoding.ASCII.GetBytes(padded));
+        foreach (var v in values)
+        {
+            stream.Write(BitConverter.GetBytes(v));
+        }
+
+        return stream.ToArray();
     }
 
     [Fact]

@@ -81,17 +81,86 @@ internal static class DeviceCommands
             _ => v.ToString(),
         } : "-";
 
+    /// <summary>Builds a v2 JSON request from .npy arrays; a bare FILE.npy names the model's only input.</summary>
+    private static async Task<byte[]> NpyRequestAsync(AgentApiClient client, string model, string[] inputs, CancellationToken cancellationToken)
+    {
+        string[]? modelInputs = null;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("inputs");
+            foreach (var spec in inputs)
+            {
+                var at = spec.IndexOf('=', StringComparison.Ordinal);
+                var file = at < 0 ? spec : spec[(at + 1)..];
+                if (!file.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new ArgumentException($"--input '{spec}': with .npy arrays every --input is FILE.npy or NAME=FILE.npy");
+                }
+
+                if (!File.Exists(file))
+                {
+                    throw new FileNotFoundException($"input file not found: {file}", file);
+                }
+
+                string inputName;
+                if (at > 0)
+                {
+                    inputName = spec[..at];
+                }
+                else
+                {
+                    if (modelInputs is null)
+                    {
+                        using var meta = await client.GetJsonAsync($"/v2/models/{Uri.EscapeDataString(model)}", cancellationToken);
+                        modelInputs = [.. meta.RootElement.GetProperty("inputs").EnumerateArray().Select(i => i.GetProperty("name").GetString()!)];
+                    }
+
+                    if (modelInputs.Length != 1 || inputs.Length != 1)
+                    {
+                        throw new ArgumentException($"model '{model}' has inputs {string.Join(", ", modelInputs)}: name each array, e.g. --input {modelInputs.FirstOrDefault() ?? "NAME"}=FILE.npy");
+                    }
+
+                    inputName = modelInputs[0];
+                }
+
+                NpyFile.WriteInput(writer, inputName, file);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
     public static Command Infer()
     {
         var model = new Argument<string>("model") { Description = "Model name" };
-        var input = new Option<string>("--input") { Description = "Open Inference Protocol request JSON file ('-' for stdin)", Required = true };
+        var input = new Option<string[]>("--input")
+        {
+            Description = "Open Inference Protocol request JSON file ('-' for stdin), or a NumPy array FILE.npy (NAME=FILE.npy for a model with several inputs; repeat for each)",
+            Required = true,
+        };
         var socket = CommonOptions.Socket();
         var command = new Command("infer", "Run one inference request through the local agent and print the response") { model, input, socket };
         command.SetAction((parse, cancellationToken) => CliRunner.GuardAsync(async () =>
         {
-            var path = parse.GetValue(input)!;
+            var inputs = parse.GetValue(input)!;
+            var path = inputs[0];
+            using var client = new AgentApiClient(parse.GetValue(socket)!);
+            var name = parse.GetValue(model)!;
             byte[] body;
-            if (path == "-")
+            if (inputs.Any(i => i.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)))
+            {
+                body = await NpyRequestAsync(client, name, inputs, cancellationToken);
+            }
+            else if (inputs.Length > 1)
+            {
+                return CliRunner.Fail(ExitCodes.Usage, "--input takes one JSON request file; several --input are for .npy arrays (NAME=FILE.npy)");
+            }
+            else if (path == "-")
             {
                 using var stdin = Console.OpenStandardInput();
                 using var buffer = new MemoryStream();
@@ -107,8 +176,6 @@ internal static class DeviceCommands
                 body = await File.ReadAllBytesAsync(path, cancellationToken);
             }
 
-            using var client = new AgentApiClient(parse.GetValue(socket)!);
-            var name = parse.GetValue(model)!;
             var (status, response) = await client.SendAsync(HttpMethod.Post, $"/v2/models/{Uri.EscapeDataString(name)}/infer", body, cancellationToken);
             if (status != 200)
             {

@@ -75,8 +75,7 @@ public sealed class InferenceRunner
             var nonFinite = false;
             foreach (var result in results)
             {
-                TensorWriter.Write(response, outputs[i++], result);
-                nonFinite |= TensorWriter.HasNonFinite(result);
+                nonFinite |= TensorWriter.Write(response, outputs[i++], result);
             }
 
             response.WriteEndArray();

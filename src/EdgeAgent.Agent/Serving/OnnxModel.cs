@@ -11,6 +11,7 @@ namespace EdgeAgent.Agent.Serving;
 public sealed class OnnxModel : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
     private int _leases;
     private int _retired;
     private int _disposed;
@@ -123,8 +124,8 @@ public sealed class OnnxModel : IDisposable
     /// <summary>Runs the model. Inputs and outputs are OrtValues; the caller disposes both.</summary>
     public IDisposableReadOnlyCollection<OrtValue> Run(IReadOnlyList<string> inputNames, IReadOnlyList<OrtValue> inputs, IReadOnlyList<string> outputNames)
     {
-        using var runOptions = new RunOptions();
-        return _session.Run(runOptions, inputNames, inputs, outputNames);
+        // One RunOptions per session, shared by concurrent runs (it is only read): no allocation per call.
+        return _session.Run(_runOptions, inputNames, inputs, outputNames);
     }
 
     public bool TryAcquire()
@@ -165,6 +166,7 @@ public sealed class OnnxModel : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _session.Dispose();
+            _runOptions.Dispose();
         }
     }
 }

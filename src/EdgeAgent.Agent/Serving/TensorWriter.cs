@@ -7,7 +7,8 @@ namespace EdgeAgent.Agent.Serving;
 /// <summary>Writes an output OrtValue as a v2 JSON output tensor (name, datatype, shape, flat data).</summary>
 internal static class TensorWriter
 {
-    public static void Write(Utf8JsonWriter writer, string name, OrtValue value)
+    /// <returns>True when a floating-point output held NaN or an infinity (one type-and-shape lookup for both).</returns>
+    public static bool Write(Utf8JsonWriter writer, string name, OrtValue value)
     {
         var info = value.GetTensorTypeAndShape();
         writer.WriteStartObject();
@@ -97,13 +98,19 @@ internal static class TensorWriter
 
         writer.WriteEndArray();
         writer.WriteEndObject();
+        return HasNonFinite(value, info.ElementDataType);
     }
 
     /// <summary>True when a floating-point output holds NaN or an infinity (written as null; counted for probation and metrics).</summary>
     public static bool HasNonFinite(OrtValue value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        switch (value.GetTensorTypeAndShape().ElementDataType)
+        return HasNonFinite(value, value.GetTensorTypeAndShape().ElementDataType);
+    }
+
+    private static bool HasNonFinite(OrtValue value, TensorElementType type)
+    {
+        switch (type)
         {
             case TensorElementType.Float:
                 foreach (var v in value.GetTensorDataAsSpan<float>())

@@ -94,18 +94,7 @@ var work = Directory.CreateTempSubdirectory("edgeagent-bench-").FullName;
 try
 {
     await using var broker = await EmbeddedBroker.StartAsync();
-    var keys = EdgeAgent.Fleet.Keys.SigningKeys.Generate(work, "bench");
-    var socket = Path.Combine(work, "api.sock");
-    var agent = AgentHost.Build(
-        new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Agent:DeviceId"] = "bench-1",
-            ["Agent:StateDirectory"] = Path.Combine(work, "state"),
-            ["Agent:ApiSocket"] = socket,
-            ["Mqtt:Url"] = broker.Url,
-            ["Trust:PublicKeys:0"] = keys.PublicKeyPath,
-        }).Build(),
-        logging => logging.ClearProviders());
+    var agent = EdgeAgent.Bench.BenchAgent.Build(work, "bench-1", broker.Url, out var socket);
     await using (agent)
     {
         await agent.StartAsync();

@@ -36,18 +36,7 @@ internal static class ServingBenchmark
             var convPath = MakeConvModel(work);
 
             await using var broker = await EmbeddedBroker.StartAsync();
-            var keys = EdgeAgent.Fleet.Keys.SigningKeys.Generate(work, "bench");
-            var socket = Path.Combine(work, "api.sock");
-            var agent = AgentHost.Build(
-                new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-                {
-                    ["Agent:DeviceId"] = "bench-serving",
-                    ["Agent:StateDirectory"] = Path.Combine(work, "state"),
-                    ["Agent:ApiSocket"] = socket,
-                    ["Mqtt:Url"] = broker.Url,
-                    ["Trust:PublicKeys:0"] = keys.PublicKeyPath,
-                }).Build(),
-                logging => logging.ClearProviders());
+            var agent = BenchAgent.Build(work, "bench-serving", broker.Url, out var socket);
             await using (agent)
             {
                 await agent.StartAsync();

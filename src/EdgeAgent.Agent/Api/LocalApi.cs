@@ -48,9 +48,9 @@ public static class LocalApi
         app.MapGet("/v2/models/{name}/ready", (string name, ModelCatalog catalog) =>
             catalog.Contains(name) ? Results.Json(new { name, ready = true }) : Error(404, $"model '{name}' is not loaded on this device"));
         app.MapPost("/v2/models/{name}/infer", InferAsync);
-        app.MapPost("/v2/models/{name}/versions/{version}/infer", (HttpContext context, string name, string version, InferenceRunner runner, ModelCatalog catalog, IOptions<AgentOptions> options) =>
+        app.MapPost("/v2/models/{name}/versions/{version}/infer", (HttpContext context, string name, string version, InferenceRunner runner, ModelCatalog catalog, DeploymentStore deployments, ModelAdmission admission, IOptions<AgentOptions> options) =>
             catalog.TryGet(name, out var model) && model?.Version == version
-                ? InferAsync(context, name, runner, options)
+                ? InferAsync(context, name, runner, catalog, deployments, admission, options)
                 : Task.FromResult(Error(404, $"model '{name}' version {version} is not the one serving")));
         app.MapGet("/v1/status", (IServiceProvider services) => Results.Json(Status(services), CoreJson.Options));
         app.MapGet("/v1/gpio", (GpioPort port, StatusLed led) => Results.Json(
@@ -132,13 +132,12 @@ public static class LocalApi
         }
     }
 
-    private static async Task<IResult> InferAsync(HttpContext context, string name, InferenceRunner runner, IOptions<AgentOptions> options)
+    private static async Task<IResult> InferAsync(HttpContext context, string name, InferenceRunner runner, ModelCatalog catalog, DeploymentStore deployments, ModelAdmission admission, IOptions<AgentOptions> options)
     {
-        var services = context.RequestServices;
-        if (!services.GetRequiredService<ModelCatalog>().Contains(name))
+        if (!catalog.Contains(name))
         {
             // Known to this device but not serving yet (being deployed, or its reload failed): 503, try again later.
-            if (services.GetRequiredService<DeploymentStore>().Get(name) is { } record)
+            if (deployments.Get(name) is { } record)
             {
                 context.Response.Headers.RetryAfter = "5";
                 return Error(503, $"model '{name}' is not ready ({record.State}{(record.TargetVersion is { } v ? " " + v : string.Empty)})");
@@ -147,7 +146,7 @@ public static class LocalApi
             return Error(404, $"model '{name}' is not loaded on this device");
         }
 
-        using var turn = await services.GetRequiredService<ModelAdmission>().EnterAsync(name, context.RequestAborted);
+        using var turn = await admission.EnterAsync(name, context.RequestAborted);
         if (turn is null)
         {
             context.Response.Headers.RetryAfter = "1";

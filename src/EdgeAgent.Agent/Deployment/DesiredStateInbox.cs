@@ -153,8 +153,6 @@ public sealed class DesiredStateInbox
         return true;
     }
 
-    public void Receive(IncomingMessage message) => Receive(_byName[DeviceSource], message);
-
     private void Receive(Source source, IncomingMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);

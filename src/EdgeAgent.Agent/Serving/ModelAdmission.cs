@@ -29,7 +29,7 @@ public sealed class ModelAdmission : IDisposable
     /// <summary>Waits for a turn; null when the model's queue is full or the wait timed out (answer 429).</summary>
     public async Task<IDisposable?> EnterAsync(string model, CancellationToken cancellationToken)
     {
-        var gate = _gates.GetOrAdd(model, _ => new Gate(_options.MaxConcurrentRequests));
+        var gate = _gates.GetOrAdd(model, static (_, slots) => new Gate(slots), _options.MaxConcurrentRequests);
         if (gate.Slots.Wait(0, CancellationToken.None))
         {
             return new Lease(gate);

@@ -102,12 +102,6 @@ internal static class TensorWriter
     }
 
     /// <summary>True when a floating-point output holds NaN or an infinity (written as null; counted for probation and metrics).</summary>
-    public static bool HasNonFinite(OrtValue value)
-    {
-        ArgumentNullException.ThrowIfNull(value);
-        return HasNonFinite(value, value.GetTensorTypeAndShape().ElementDataType);
-    }
-
     private static bool HasNonFinite(OrtValue value, TensorElementType type)
     {
         switch (type)

@@ -23,7 +23,4 @@ public static class DeploymentStates
     /// <summary>States in which a deployment is under way (a restart must decide what happens to it).</summary>
     public static bool IsInProgress(string state) =>
         state is Pending or Fetching or Verifying or Staging or Activating or Probation or RollingBack;
-
-    /// <summary>States before anything about the serving slot changed: an interruption there is the environment's fault.</summary>
-    public static bool IsBeforeStaging(string state) => state is Pending or Fetching or Verifying;
 }

@@ -6,12 +6,13 @@ namespace EdgeAgent.Agent.Tests;
 
 /// <summary>
 /// The models of tests/fixtures/models/make_models.py that look like what exporters write (opset 9 and 17, dynamic
-/// batch, a scalar input, names such as "input:0", "x.1" and "53", every element type, FP16), served through the real
-/// agent and compared with the outputs numpy computed for them (tests/fixtures/models/expected.json).
+/// batch, a scalar input, names such as "input:0", "x.1" and "53", every element type, FP16, a channels-last uint8
+/// image model, a recurrent cell whose state the caller feeds back), served through the real agent and compared with
+/// the outputs numpy computed for them (tests/fixtures/models/expected.json).
 /// </summary>
 public sealed class RealWorldModelTests
 {
-    private static readonly string[] Models = ["opset9.onnx", "opset17.onnx", "types.onnx", "half.onnx"];
+    private static readonly string[] Models = ["opset9.onnx", "opset17.onnx", "types.onnx", "half.onnx", "nhwc.onnx"];
 
     private static JsonElement Expected(string model)
     {
@@ -90,6 +91,108 @@ public sealed class RealWorldModelTests
 
         Assert.Equal(400, status);
         Assert.Contains(expected, body.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metadata_of_a_channels_last_model_shows_its_uint8_NHWC_input()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        using var api = rig.Api();
+        await DeployAsync(rig, "nhwc.onnx");
+
+        var (status, body) = await api.GetAsync("/v2/models/vibration");
+
+        Assert.Equal(200, status);
+        var input = Assert.Single(body.RootElement.GetProperty("inputs").EnumerateArray());
+        Assert.Equal("input_1:0", input.GetProperty("name").GetString());
+        Assert.Equal("UINT8", input.GetProperty("datatype").GetString());
+        Assert.Equal([-1L, 8L, 8L, 3L], input.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()));
+        var outputs = body.RootElement.GetProperty("outputs").EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!);
+        Assert.Equal("FP32", outputs["Identity:0"].GetProperty("datatype").GetString());
+        Assert.Equal([-1L, 3L], outputs["Identity:0"].GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()));
+        Assert.Equal("INT64", outputs["Identity_1:0"].GetProperty("datatype").GetString());
+    }
+
+    [Fact]
+    public async Task Channels_first_pixels_sent_to_a_channels_last_model_are_refused_naming_the_layout_it_expects()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        using var api = rig.Api();
+        await DeployAsync(rig, "nhwc.onnx");
+        // The same 192 pixels as the model's first expected case, but shaped [1,3,8,8] (NCHW): the agent does not transpose.
+        var pixels = Expected("nhwc.onnx")[0].GetProperty("request").GetProperty("inputs")[0].GetProperty("data").GetRawText();
+
+        var (status, body) = await api.PostAsync("/v2/models/vibration/infer", $$"""{"inputs":[{"name":"input_1:0","shape":[1,3,8,8],"datatype":"UINT8","data":{{pixels}}}]}""");
+
+        Assert.Equal(400, status);
+        Assert.Equal("input 'input_1:0' has shape [1,3,8,8], model expects [-1,8,8,3] (dimension 1 must be 8)", body.RootElement.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task A_stateful_model_follows_numpy_step_by_step_when_the_caller_feeds_its_state_back()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        using var api = rig.Api();
+        await DeployAsync(rig, "stateful.onnx");
+        var sequence = Expected("stateful.onnx").GetProperty("sequences")[0];
+
+        var state = sequence.GetProperty("initial_state");
+        var step = 0;
+        foreach (var expected in sequence.GetProperty("steps").EnumerateArray())
+        {
+            state = await StepAsync(api, $"sequence 0 step {step++}", expected, state);
+        }
+
+        Assert.True(step > 3, "the sequence has several steps");
+    }
+
+    [Fact]
+    public async Task Two_callers_running_their_own_state_sequences_at_once_do_not_see_each_other()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        using var api = rig.Api();
+        using var other = rig.Api();
+        await DeployAsync(rig, "stateful.onnx");
+        var sequences = Expected("stateful.onnx").GetProperty("sequences");
+        var first = sequences[0].GetProperty("steps");
+        var second = sequences[1].GetProperty("steps");
+        Assert.Equal(first.GetArrayLength(), second.GetArrayLength());
+
+        // Step k of both callers is in flight together, so the two sequences interleave on the one model; each caller's
+        // answers must still be exactly its own sequence's: the agent keeps nothing from one request to the next.
+        var states = new[] { sequences[0].GetProperty("initial_state"), sequences[1].GetProperty("initial_state") };
+        for (var k = 0; k < first.GetArrayLength(); k++)
+        {
+            states = await Task.WhenAll(
+                StepAsync(api, $"caller 0 step {k}", first[k], states[0]),
+                StepAsync(other, $"caller 1 step {k}", second[k], states[1]));
+        }
+    }
+
+    private static async Task DeployAsync(AgentRig rig, string model)
+    {
+        await rig.PublishAsync(rig.BuildBundleOf(AgentRig.FixtureModel(model), "1.0.0"));
+        await rig.DeployAsync("1.0.0");
+        await rig.WaitForReportedAsync("Active", "1.0.0");
+    }
+
+    /// <summary>
+    /// One step of stateful.onnx: posts the step's "x" with <paramref name="state"/> as "state_in", checks "y" and
+    /// "state_out" against numpy's, and returns the agent's own "state_out" for the caller to feed back.
+    /// </summary>
+    private static async Task<JsonElement> StepAsync(UnixSocketApi api, string what, JsonElement expected, JsonElement state)
+    {
+        var request = $$"""
+            {"inputs":[{{expected.GetProperty("x").GetRawText()}},
+             {"name":"state_in","datatype":"FP32","shape":{{state.GetProperty("shape").GetRawText()}},"data":{{state.GetProperty("data").GetRawText()}}}]}
+            """;
+        var (status, body) = await api.PostAsync("/v2/models/vibration/infer", request);
+        Assert.True(status == 200, $"{what}: {status} {body.RootElement}");
+        var outputs = body.RootElement.GetProperty("outputs").EnumerateArray().ToDictionary(o => o.GetProperty("name").GetString()!);
+        Assert.Equal(2, outputs.Count);
+        AssertTensor($"{what} output 'y'", expected.GetProperty("y"), outputs["y"]);
+        AssertTensor($"{what} output 'state_out'", expected.GetProperty("state_out"), outputs["state_out"]);
+        return outputs["state_out"].Clone();
     }
 
     private static void AssertTensor(string what, JsonElement expected, JsonElement actual)

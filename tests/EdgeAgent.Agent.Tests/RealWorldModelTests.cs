@@ -7,12 +7,12 @@ namespace EdgeAgent.Agent.Tests;
 /// <summary>
 /// The models of tests/fixtures/models/make_models.py that look like what exporters write (opset 9 and 17, dynamic
 /// batch, a scalar input, names such as "input:0", "x.1" and "53", every element type, FP16, a channels-last uint8
-/// image model, a recurrent cell whose state the caller feeds back), served through the real agent and compared with
+/// image model, a recurrent cell whose state the caller feeds back, an output shaped by the input values), served through the real agent and compared with
 /// the outputs numpy computed for them (tests/fixtures/models/expected.json).
 /// </summary>
 public sealed class RealWorldModelTests
 {
-    private static readonly string[] Models = ["opset9.onnx", "opset17.onnx", "types.onnx", "half.onnx", "nhwc.onnx"];
+    private static readonly string[] Models = ["opset9.onnx", "opset17.onnx", "types.onnx", "half.onnx", "nhwc.onnx", "nonzero.onnx"];
 
     private static JsonElement Expected(string model)
     {

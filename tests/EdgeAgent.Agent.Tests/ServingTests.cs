@@ -138,4 +138,70 @@ public sealed class ServingTests
         Assert.All(statuses, s => Assert.Equal(200, s));
         Assert.Contains("1.0.0", versions);
     }
+
+    [Fact]
+    public async Task Concurrent_requests_of_different_batch_sizes_each_get_their_own_answer()
+    {
+        // The agent reuses pinned input and output buffers per model: callers with different shapes at the same time
+        // must never see each other's rows.
+        await using var rig = await AgentRig.StartAsync();
+        await rig.DeployActiveAsync();
+        using var api = rig.Api();
+        using var sample = System.Text.Json.JsonDocument.Parse(AgentRig.SampleRequest);
+        var rows = sample.RootElement.GetProperty("inputs")[0].GetProperty("data").EnumerateArray().Select(e => e.GetDouble()).Chunk(8).ToArray();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        var runner = rig.Service<Serving.InferenceRunner>();
+
+        // HTTP callers, and in-process callers (GPIO inputs use the runner directly) hammering the same model.
+        var clients = Enumerable.Range(0, 4).Select(client => Task.Run(async () =>
+        {
+            for (var n = 0; n < 50; n++)
+            {
+                var (count, labels, request) = Request(client, n);
+                var (status, body) = await api.PostAsync("/v2/models/vibration/infer", request);
+                Check($"http client {client} request {n}", status == 200 ? body.RootElement : null, labels);
+            }
+        })).Concat(Enumerable.Range(4, 4).Select(client => Task.Run(() =>
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            for (var n = 0; n < 2000; n++)
+            {
+                var (_, labels, request) = Request(client, n);
+                using var doc = System.Text.Json.JsonDocument.Parse(request);
+                buffer.ResetWrittenCount();
+                using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+                {
+                    runner.Infer(AgentRig.Model, doc.RootElement, writer);
+                }
+
+                using var answer = System.Text.Json.JsonDocument.Parse(buffer.WrittenMemory);
+                Check($"in-process caller {client} request {n}", answer.RootElement, labels);
+            }
+        }))).ToList();
+
+        (int Count, int[] Labels, string Request) Request(int client, int n)
+        {
+            // Caller c sends 1 + (c + n) % 5 rows, starting at row (c + n) % 3; the sample's row r is class r.
+            var count = 1 + ((client + n) % 5);
+            var labels = Enumerable.Range(0, count).Select(i => (client + n + i) % 3).ToArray();
+            var data = string.Join(",", labels.SelectMany(l => rows[l]).Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+            return (count, labels, $$"""{"inputs":[{"name":"features","shape":[{{count}},8],"datatype":"FP32","data":[{{data}}]}]}""");
+        }
+
+        void Check(string what, System.Text.Json.JsonElement? response, int[] labels)
+        {
+            var got = response is { } r
+                ? r.GetProperty("outputs").EnumerateArray().Single(o => o.GetProperty("name").GetString() == "label").GetProperty("data").EnumerateArray().Select(e => (int)e.GetInt64()).ToArray()
+                : [];
+            if (!got.SequenceEqual(labels))
+            {
+                failures.Enqueue($"{what}: labels [{string.Join(",", got)}], expected [{string.Join(",", labels)}]");
+            }
+        }
+
+        await Task.WhenAll(clients);
+
+        Assert.Empty(failures);
+    }
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Globalization;
 using System.Text.Json;
 using EdgeAgent.Agent.Deployment;
 using EdgeAgent.Agent.Hardware;
@@ -22,6 +24,11 @@ namespace EdgeAgent.Agent.Api;
 /// </summary>
 public static class LocalApi
 {
+    /// <summary>Triton's binary tensor extension: length of the JSON part of a request or response body.</summary>
+    public const string InferenceHeaderContentLength = "Inference-Header-Content-Length";
+
+    private static readonly string[] ServerExtensions = ["binary_tensor_data"];
+
     public static void Map(IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -32,7 +39,7 @@ public static class LocalApi
         {
             name = "edge-agent",
             version = AgentInfo.Version,
-            extensions = Array.Empty<string>(),
+            extensions = ServerExtensions,
         }));
         app.MapGet("/v2/models/{name}", (string name, ModelCatalog catalog) =>
             catalog.TryGet(name, out var model) && model is not null
@@ -164,40 +171,120 @@ public static class LocalApi
             size.MaxRequestBodySize = limit;
         }
 
-        JsonDocument document;
+        if (context.Request.Headers.ContentEncoding is { Count: > 0 } encoding && !string.Equals(encoding.ToString(), "identity", StringComparison.OrdinalIgnoreCase))
+        {
+            return Error(415, $"Content-Encoding '{encoding}' is not supported; send the body uncompressed");
+        }
+
+        byte[] body;
+        int length;
         try
         {
-            document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted);
-        }
-        catch (JsonException ex)
-        {
-            return Error(400, $"request body is not valid JSON ({ex.Message})");
+            (body, length) = await ReadBodyAsync(context.Request, limit, context.RequestAborted);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == 413)
         {
             return Error(413, $"request body is larger than the {limit} bytes this agent accepts");
         }
 
-        using (document)
+        try
         {
-            var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
-            try
+            // Triton's binary tensor extension: the first N bytes are the JSON request, the rest the inputs' binary data.
+            var jsonLength = length;
+            var binaryRequest = context.Request.Headers.TryGetValue(InferenceHeaderContentLength, out var header);
+            if (binaryRequest && (!int.TryParse(header, NumberStyles.None, CultureInfo.InvariantCulture, out jsonLength) || jsonLength > length))
             {
-                using (var writer = new Utf8JsonWriter(buffer))
-                {
-                    runner.Infer(name, document.RootElement, writer);
-                }
-            }
-            catch (InferenceException ex)
-            {
-                return Error(ex.StatusCode, ex.Message);
-            }
-            catch (OutOfMemoryException)
-            {
-                return Error(503, "the agent is out of memory for this request; retry later or send a smaller batch");
+                return Error(400, $"{InferenceHeaderContentLength} '{header}' is not a byte count within the {length}-byte body");
             }
 
-            return Results.Bytes(buffer.WrittenMemory.ToArray(), "application/json");
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(body.AsMemory(0, jsonLength));
+            }
+            catch (JsonException ex)
+            {
+                return Error(400, $"request {(binaryRequest ? "JSON header" : "body")} is not valid JSON ({ex.Message})");
+            }
+
+            var json = new ArrayBufferWriter<byte>(4096);
+            var binary = new ArrayBufferWriter<byte>();
+            using (document)
+            {
+                try
+                {
+                    using var writer = new Utf8JsonWriter(json);
+                    runner.Infer(name, document.RootElement, body.AsSpan(jsonLength, length - jsonLength), writer, binary);
+                }
+                catch (InferenceException ex)
+                {
+                    return Error(ex.StatusCode, ex.Message);
+                }
+                catch (OutOfMemoryException)
+                {
+                    return Error(503, "the agent is out of memory for this request; retry later or send a smaller batch");
+                }
+            }
+
+            var response = context.Response;
+            response.StatusCode = 200;
+            response.ContentLength = json.WrittenCount + binary.WrittenCount;
+            if (binary.WrittenCount > 0 || binaryRequest)
+            {
+                response.Headers[InferenceHeaderContentLength] = json.WrittenCount.ToString(CultureInfo.InvariantCulture);
+            }
+
+            response.ContentType = binary.WrittenCount > 0 ? "application/octet-stream" : "application/json";
+            await response.Body.WriteAsync(json.WrittenMemory, context.RequestAborted);
+            if (binary.WrittenCount > 0)
+            {
+                await response.Body.WriteAsync(binary.WrittenMemory, context.RequestAborted);
+            }
+
+            return Results.Empty;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+
+    /// <summary>Reads the whole request body into a pooled buffer (return it to <see cref="ArrayPool{T}.Shared"/>).</summary>
+    private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(request.ContentLength ?? 16 * 1024, 1, limit));
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length > limit)
+                {
+                    // Kestrel enforces the limit too; this covers servers that do not.
+                    throw new BadHttpRequestException("request body too large", 413);
+                }
+
+                if (length == buffer.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)length * 2, (long)limit + 1));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    return (buffer, length);
+                }
+
+                length += read;
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
     }
 

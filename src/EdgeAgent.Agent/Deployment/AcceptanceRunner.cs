@@ -82,44 +82,28 @@ public sealed class AcceptanceRunner
 
     private static void RunVector(OnnxModel model, AcceptanceVector vector, double tolerance)
     {
-        List<string> names;
-        List<OrtValue> values;
+        using var context = new RunContext(model);
+        IDisposableReadOnlyCollection<OrtValue> results;
         try
         {
-            (names, values) = InferenceRunner.ReadInputs(model, vector.Request);
+            InferenceRunner.ReadRequest(model, context, vector.Request, default, binaryOutputs: false);
+            results = InferenceRunner.RunAllocating(model, context);
         }
         catch (InferenceException ex)
         {
             throw Failed($"vector '{vector.Name}': {ex.Message}");
         }
 
-        try
+        using (results)
         {
-            IReadOnlyList<string> outputs;
-            IDisposableReadOnlyCollection<OrtValue> results;
-            try
+            for (var i = 0; i < vector.Outputs.Count; i++)
             {
-                outputs = InferenceRunner.RequestedOutputs(model, vector.Request);
-                results = InferenceRunner.RunModel(model, names, values, outputs);
-            }
-            catch (InferenceException ex)
-            {
-                throw Failed($"vector '{vector.Name}': {ex.Message}");
-            }
-
-            using (results)
-            {
-                for (var i = 0; i < vector.Outputs.Count; i++)
+                if (i >= context.RequestedCount)
                 {
-                    Compare(vector.Name, vector.Outputs[i], results[i], tolerance);
+                    throw Failed($"vector '{vector.Name}' expects {vector.Outputs.Count} outputs, its request yields {context.RequestedCount}");
                 }
-            }
-        }
-        finally
-        {
-            foreach (var v in values)
-            {
-                v.Dispose();
+
+                Compare(vector.Name, vector.Outputs[i], results[context.Requested[i]], tolerance);
             }
         }
     }
@@ -141,7 +125,7 @@ public sealed class AcceptanceRunner
 
         if (expected.Shape is not null && !expected.Shape.SequenceEqual(info.Shape))
         {
-            throw Failed($"{what} has shape {InferenceRunner.Shape(info.Shape)}, expected {InferenceRunner.Shape(expected.Shape)}");
+            throw Failed($"{what} has shape {InferenceRunner.Shape(info.Shape)}, expected {InferenceRunner.Shape([.. expected.Shape])}");
         }
 
         var data = new List<JsonElement>();
@@ -314,87 +298,65 @@ public sealed class AcceptanceRunner
             return 0;
         }
 
-        List<string> names;
-        List<OrtValue> values;
+        using var context = new RunContext(model);
         try
         {
-            (names, values) = first is null ? ZeroInputs(model) : InferenceRunner.ReadInputs(model, first.Request);
+            if (first is null)
+            {
+                ZeroInputs(model, context);
+            }
+            else
+            {
+                InferenceRunner.ReadRequest(model, context, first.Request, default, binaryOutputs: false);
+            }
         }
         catch (InferenceException ex)
         {
             throw Failed($"warm-up: {ex.Message}");
         }
 
-        try
+        var total = TimeSpan.Zero;
+        for (var run = 1; run <= runs; run++)
         {
-            var total = TimeSpan.Zero;
-            for (var run = 1; run <= runs; run++)
+            cancellationToken.ThrowIfCancellationRequested();
+            var started = _time.GetTimestamp();
+            try
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var started = _time.GetTimestamp();
-                try
-                {
-                    using var results = InferenceRunner.RunModel(model, names, values, model.OutputNames);
-                }
-                catch (InferenceException ex)
-                {
-                    throw Failed($"warm-up run {run} of {runs}{(first is null ? " (zero-filled inputs)" : $" (inputs of vector '{first.Name}')")}: {ex.Message}");
-                }
-
-                total += _time.GetElapsedTime(started);
+                using var results = InferenceRunner.RunAllocating(model, context);
+            }
+            catch (InferenceException ex)
+            {
+                throw Failed($"warm-up run {run} of {runs}{(first is null ? " (zero-filled inputs)" : $" (inputs of vector '{first.Name}')")}: {ex.Message}");
             }
 
-            return total.TotalMilliseconds / runs;
+            total += _time.GetElapsedTime(started);
         }
-        finally
-        {
-            foreach (var v in values)
-            {
-                v.Dispose();
-            }
-        }
+
+        return total.TotalMilliseconds / runs;
     }
 
     /// <summary>Every model input filled with zeros in its declared shape, each dynamic dimension taken as 1.</summary>
-    private static (List<string> Names, List<OrtValue> Values) ZeroInputs(OnnxModel model)
+    private static void ZeroInputs(OnnxModel model, RunContext context)
     {
-        var names = new List<string>();
-        var values = new List<OrtValue>();
-        try
+        for (var i = 0; i < context.InputNames.Length; i++)
         {
-            foreach (var (name, meta) in model.InputMetadata)
+            var name = context.InputNames[i];
+            var slot = context.Inputs[i] ?? throw new InferenceException($"input '{name}' is a {model.InputMetadata[name].OnnxValueType}, which warm-up cannot fill");
+            var shape = model.InputDimensions[i].Select(d => d < 0 ? 1L : d).ToArray();
+            long count = 1;
+            foreach (var d in shape)
             {
-                if (!meta.IsTensor)
-                {
-                    throw new InferenceException($"input '{name}' is a {meta.OnnxValueType}, which warm-up cannot fill");
-                }
-
-                var shape = meta.Dimensions.Select(d => d < 0 ? 1L : d).ToArray();
-                long count = 1;
-                foreach (var d in shape)
-                {
-                    count = d == 0 || count <= MaxWarmupElements / d ? count * d : MaxWarmupElements + 1;
-                }
-
-                if (count > MaxWarmupElements)
-                {
-                    throw new InferenceException($"input '{name}' shape {InferenceRunner.Shape(shape)} holds more than the {MaxWarmupElements} elements warm-up fills");
-                }
-
-                values.Add(TensorReader.Zeros(name, meta.ElementDataType, shape, count));
-                names.Add(name);
+                count = d == 0 || count <= MaxWarmupElements / d ? count * d : MaxWarmupElements + 1;
             }
 
-            return (names, values);
-        }
-        catch
-        {
-            foreach (var v in values)
+            if (count > MaxWarmupElements)
             {
-                v.Dispose();
+                throw new InferenceException($"input '{name}' shape {InferenceRunner.Shape(shape)} holds more than the {MaxWarmupElements} elements warm-up fills");
             }
 
-            throw;
+            slot.Reshape(shape, count);
+            slot.Bytes.Clear();
+            context.InputValues[i] = slot.Value;
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using EdgeAgent.Agent.Telemetry;
@@ -8,11 +9,19 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace EdgeAgent.Agent.Serving;
 
 /// <summary>
-/// Runs Open Inference Protocol (KServe v2) JSON requests against the active session of a model: validates names,
-/// datatypes, shapes and sizes against the model, runs ONNX Runtime, writes the v2 response. Every call is counted and timed.
+/// Runs Open Inference Protocol (KServe v2) requests against the active session of a model: validates names,
+/// datatypes, shapes and sizes against the model, runs ONNX Runtime, writes the v2 response. JSON tensors and Triton's
+/// binary tensor extension are both accepted. Every call is counted and timed.
 /// </summary>
+/// <remarks>
+/// The hot path allocates nothing for a stream of same-shaped requests: inputs are read into pooled, pinned buffers
+/// (<see cref="RunContext"/>), outputs go into buffers sized by an earlier run with the same input shapes, names are
+/// matched on the request's UTF-8 bytes. A new input shape costs one ORT-allocated run that sizes the output buffers.
+/// </remarks>
 public sealed class InferenceRunner
 {
+    private const int MaxRank = 32;
+    private const long MaxElements = 64L * 1024 * 1024;
     private readonly ModelCatalog _catalog;
     private readonly InferenceMeter _meter;
     private readonly IOutputObserver? _observer;
@@ -25,7 +34,13 @@ public sealed class InferenceRunner
         _observer = observer;
     }
 
-    public void Infer(string modelName, JsonElement request, Utf8JsonWriter response)
+    /// <summary>Runs a JSON-only request (no binary tensor data in or out).</summary>
+    public void Infer(string modelName, JsonElement request, Utf8JsonWriter response) => Infer(modelName, request, default, response, null);
+
+    /// <summary>Runs a request.</summary>
+    /// <param name="binary">The bytes after the JSON header (Triton's binary tensor extension), in the order of the inputs that declare <c>binary_data_size</c>.</param>
+    /// <param name="binaryOutput">Where outputs asked for as binary data go; null when the transport cannot carry them (they are then refused).</param>
+    public void Infer(string modelName, JsonElement request, ReadOnlySpan<byte> binary, Utf8JsonWriter response, IBufferWriter<byte>? binaryOutput)
     {
         ArgumentNullException.ThrowIfNull(response);
         if (!_catalog.TryLease(modelName, out var model) || model is null)
@@ -34,9 +49,11 @@ public sealed class InferenceRunner
         }
 
         var started = Stopwatch.GetTimestamp();
+        var context = model.RentContext();
         try
         {
-            var nonFinite = RunLeased(model, request, response, _observer);
+            ReadRequest(model, context, request, binary, binaryOutput is not null);
+            var nonFinite = Execute(model, context, request, response, binaryOutput, _observer);
             _meter.RecordSuccess(model.Name, Stopwatch.GetElapsedTime(started).TotalMicroseconds);
             if (nonFinite)
             {
@@ -50,105 +67,51 @@ public sealed class InferenceRunner
         }
         finally
         {
+            model.ReturnContext(context);
             model.Release();
         }
     }
 
-    /// <returns>True when an output held NaN or Inf.</returns>
-    private static bool RunLeased(OnnxModel model, JsonElement request, Utf8JsonWriter response, IOutputObserver? observer)
-    {
-        var (names, values) = ReadInputs(model, request);
-        try
-        {
-            var outputs = RequestedOutputs(model, request);
-            using var results = RunModel(model, names, values, outputs);
-            response.WriteStartObject();
-            response.WriteString("model_name", model.Name);
-            response.WriteString("model_version", model.Version);
-            if (request.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
-            {
-                response.WriteString("id", id.GetString());
-            }
-
-            response.WriteStartArray("outputs");
-            var i = 0;
-            var nonFinite = false;
-            foreach (var result in results)
-            {
-                nonFinite |= TensorWriter.Write(response, outputs[i++], result);
-            }
-
-            response.WriteEndArray();
-            response.WriteEndObject();
-            if (observer is not null && observer.Observes(model.Name))
-            {
-                observer.Observe(model.Name, outputs, results);
-            }
-
-            return nonFinite;
-        }
-        finally
-        {
-            foreach (var v in values)
-            {
-                v.Dispose();
-            }
-        }
-    }
-
     /// <summary>
-    /// Reads a v2 request's <c>inputs</c> into OrtValues, checking names, datatypes, shapes and sizes against the model and
-    /// that every model input is given. The caller disposes the values; on failure none is left undisposed.
+    /// Reads a v2 request into <paramref name="context"/>: every input (checked for name, datatype, shape and size against
+    /// the model; every model input must be given) and which outputs the response carries, and how.
     /// </summary>
-    internal static (List<string> Names, List<OrtValue> Values) ReadInputs(OnnxModel model, JsonElement request)
+    internal static void ReadRequest(OnnxModel model, RunContext context, JsonElement request, ReadOnlySpan<byte> binary, bool binaryOutputs)
     {
         if (request.ValueKind != JsonValueKind.Object || !request.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array)
         {
             throw new InferenceException("request must be a JSON object with an \"inputs\" array");
         }
 
-        var names = new List<string>();
-        var values = new List<OrtValue>();
-        try
+        context.Reset();
+        var offset = 0;
+        foreach (var input in inputs.EnumerateArray())
         {
-            foreach (var input in inputs.EnumerateArray())
-            {
-                var (name, value) = ReadInput(model, input);
-                values.Add(value);
-                if (names.Contains(name))
-                {
-                    throw new InferenceException($"input '{name}' is given twice");
-                }
-
-                names.Add(name);
-            }
-
-            foreach (var expected in model.InputMetadata.Keys)
-            {
-                if (!names.Contains(expected))
-                {
-                    throw new InferenceException($"input '{expected}' is missing; model '{model.Name}' expects {Describe(model.Inputs)}");
-                }
-            }
-
-            return (names, values);
+            ReadInput(model, context, input, binary, ref offset);
         }
-        catch
+
+        for (var i = 0; i < context.Given.Length; i++)
         {
-            foreach (var v in values)
+            if (!context.Given[i])
             {
-                v.Dispose();
+                throw new InferenceException($"input '{context.InputNames[i]}' is missing; model '{model.Name}' expects {Describe(model.Inputs)}");
             }
-
-            throw;
         }
+
+        if (offset != binary.Length)
+        {
+            throw new InferenceException($"the request carries {binary.Length} bytes of binary data after its JSON header, but its inputs' binary_data_size add up to {offset}");
+        }
+
+        ReadOutputs(model, context, request, binaryOutputs);
     }
 
-    internal static IDisposableReadOnlyCollection<OrtValue> RunModel(OnnxModel model, List<string> names, List<OrtValue> values, IReadOnlyList<string> outputs)
+    /// <summary>Runs the model on the inputs read into <paramref name="context"/>, every output allocated by ONNX Runtime.</summary>
+    internal static IDisposableReadOnlyCollection<OrtValue> RunAllocating(OnnxModel model, RunContext context)
     {
         try
         {
-            return model.Run(names, values, outputs);
+            return model.Run(context);
         }
         catch (OnnxRuntimeException ex)
         {
@@ -156,29 +119,142 @@ public sealed class InferenceRunner
         }
     }
 
-    internal static IReadOnlyList<string> RequestedOutputs(OnnxModel model, JsonElement request)
+    /// <returns>True when an output held NaN or Inf.</returns>
+    private static bool Execute(OnnxModel model, RunContext context, JsonElement request, Utf8JsonWriter response, IBufferWriter<byte>? binaryOutput, IOutputObserver? observer)
     {
-        if (!request.TryGetProperty("outputs", out var requested) || requested.ValueKind != JsonValueKind.Array || requested.GetArrayLength() == 0)
+        var preallocatedFailed = false;
+        if (context.OutputsReady && !model.OutputsVary)
         {
-            return model.OutputNames;
-        }
-
-        var list = new List<string>();
-        foreach (var o in requested.EnumerateArray())
-        {
-            var name = o.ValueKind == JsonValueKind.Object && o.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : null;
-            if (name is null || !model.OutputNames.Contains(name))
+            try
             {
-                throw new InferenceException($"requested output '{name}' does not exist; model '{model.Name}' has {string.Join(", ", model.OutputNames)}");
-            }
+                model.RunInto(context);
+                var nonFinite = WriteResponse(model, context, request, null, response, binaryOutput);
+                if (observer is not null && observer.Observes(model.Name))
+                {
+                    observer.Observe(model.Name, context.OutputNames, context.OutputValues);
+                }
 
-            list.Add(name);
+                return nonFinite;
+            }
+            catch (OnnxRuntimeException)
+            {
+                // Output shapes that depend on input values, not only on input shapes, or a genuinely bad input: the
+                // ORT-allocated run below tells which.
+                context.OutputsReady = false;
+                preallocatedFailed = true;
+            }
         }
 
-        return list;
+        using var results = RunAllocating(model, context);
+        if (preallocatedFailed)
+        {
+            model.MarkOutputsVary();
+        }
+
+        var hadNonFinite = WriteResponse(model, context, request, results, response, binaryOutput);
+        if (observer is not null && observer.Observes(model.Name))
+        {
+            observer.Observe(model.Name, context.OutputNames, results);
+        }
+
+        if (!model.OutputsVary)
+        {
+            context.AdoptOutputShapes(results);
+        }
+
+        return hadNonFinite;
     }
 
-    private static (string Name, OrtValue Value) ReadInput(OnnxModel model, JsonElement input)
+    /// <summary>Writes the v2 response from ORT-allocated <paramref name="results"/>, or from the context's output slots when null.</summary>
+    private static bool WriteResponse(OnnxModel model, RunContext context, JsonElement request, IReadOnlyList<OrtValue>? results, Utf8JsonWriter response, IBufferWriter<byte>? binaryOutput)
+    {
+        response.WriteStartObject();
+        response.WriteString("model_name", model.Name);
+        response.WriteString("model_version", model.Version);
+        if (request.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
+        {
+            response.WritePropertyName("id");
+            id.WriteTo(response);
+        }
+
+        response.WriteStartArray("outputs");
+        var nonFinite = false;
+        for (var i = 0; i < context.RequestedCount; i++)
+        {
+            var index = context.Requested[i];
+            var binary = context.Binary[index] ? binaryOutput : null;
+            nonFinite |= results is null
+                ? TensorWriter.Write(response, context.Outputs[index]!, binary)
+                : TensorWriter.Write(response, context.OutputNames[index], results[index], binary);
+        }
+
+        response.WriteEndArray();
+        response.WriteEndObject();
+        return nonFinite;
+    }
+
+    /// <summary>
+    /// Which outputs the response carries (all, in model order, unless <c>outputs</c> names some) and which as binary data
+    /// (<c>parameters.binary_data_output</c> on the request, or <c>parameters.binary_data</c> per output, which wins).
+    /// </summary>
+    private static void ReadOutputs(OnnxModel model, RunContext context, JsonElement request, bool binaryOutputs)
+    {
+        var allBinary = request.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object
+            && parameters.TryGetProperty("binary_data_output", out var flag) && flag.ValueKind == JsonValueKind.True;
+        var any = allBinary;
+        if (!request.TryGetProperty("outputs", out var requested) || requested.ValueKind != JsonValueKind.Array || requested.GetArrayLength() == 0)
+        {
+            for (var i = 0; i < context.OutputNames.Length; i++)
+            {
+                context.Requested[i] = i;
+                context.Binary[i] = allBinary;
+            }
+
+            context.RequestedCount = context.OutputNames.Length;
+        }
+        else
+        {
+            foreach (var o in requested.EnumerateArray())
+            {
+                var index = o.ValueKind == JsonValueKind.Object && o.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? IndexOf(context.OutputNames, n) : -1;
+                if (index < 0)
+                {
+                    var name = o.ValueKind == JsonValueKind.Object && o.TryGetProperty("name", out var given) ? given.ToString() : null;
+                    throw new InferenceException($"requested output '{name}' does not exist; model '{model.Name}' has {string.Join(", ", context.OutputNames)}");
+                }
+
+                if (context.Requested.AsSpan(0, context.RequestedCount).Contains(index))
+                {
+                    throw new InferenceException($"output '{context.OutputNames[index]}' is requested twice");
+                }
+
+                var binary = allBinary;
+                if (o.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object)
+                {
+                    if (p.TryGetProperty("classification", out _))
+                    {
+                        throw new InferenceException($"output '{context.OutputNames[index]}' asks for the classification extension, which this agent does not offer");
+                    }
+
+                    if (p.TryGetProperty("binary_data", out var b) && b.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                    {
+                        binary = b.ValueKind == JsonValueKind.True;
+                    }
+                }
+
+                context.Binary[index] = binary;
+                any |= binary;
+                context.Requested[context.RequestedCount++] = index;
+            }
+        }
+
+        if (any && !binaryOutputs)
+        {
+            throw new InferenceException("binary outputs (binary_data, binary_data_output) are only available over the HTTP API");
+        }
+    }
+
+    private static void ReadInput(OnnxModel model, RunContext context, JsonElement input, ReadOnlySpan<byte> binary, ref int offset)
     {
         if (input.ValueKind != JsonValueKind.Object
             || !input.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String)
@@ -186,35 +262,50 @@ public sealed class InferenceRunner
             throw new InferenceException("each input needs \"name\", \"shape\", \"datatype\" and \"data\"");
         }
 
-        var name = nameElement.GetString()!;
-        if (!model.InputMetadata.TryGetValue(name, out var meta))
+        var index = IndexOf(context.InputNames, nameElement);
+        if (index < 0)
         {
-            throw new InferenceException($"input '{name}' does not exist; model '{model.Name}' expects {Describe(model.Inputs)}");
+            throw new InferenceException($"input '{nameElement.GetString()}' does not exist; model '{model.Name}' expects {Describe(model.Inputs)}");
         }
 
-        if (!meta.IsTensor)
+        var name = context.InputNames[index];
+        if (context.Given[index])
         {
-            throw new InferenceException($"input '{name}' is a {meta.OnnxValueType}, which the JSON API cannot carry");
+            throw new InferenceException($"input '{name}' is given twice");
         }
 
-        var expectedType = OnnxModel.DatatypeOf(meta.ElementDataType);
+        var slot = context.Inputs[index]
+            ?? throw new InferenceException($"input '{name}' is a {model.InputMetadata[name].OnnxValueType}, which the JSON API cannot carry");
         if (!input.TryGetProperty("datatype", out var dt) || dt.ValueKind != JsonValueKind.String)
         {
-            throw new InferenceException($"input '{name}' needs \"datatype\" ({expectedType})");
+            throw new InferenceException($"input '{name}' needs \"datatype\" ({slot.Datatype})");
         }
 
-        if (!string.Equals(dt.GetString(), expectedType, StringComparison.Ordinal))
+        if (!dt.ValueEquals(slot.Datatype))
         {
-            throw new InferenceException($"input '{name}' has datatype {dt.GetString()}, model expects {expectedType}");
+            throw new InferenceException($"input '{name}' has datatype {dt.GetString()}, model expects {slot.Datatype}");
         }
 
-        var shape = ReadShape(name, input);
-        var dims = meta.Dimensions;
-        if (shape.Length != dims.Length)
+        if (slot.ElementSize == 0)
         {
-            throw new InferenceException($"input '{name}' has shape {Shape(shape)}, model expects {Shape(dims)} (rank {dims.Length})");
+            throw new InferenceException($"input '{name}' has element type {slot.Type}, which this version of the API does not accept");
         }
 
+        var dims = model.InputDimensions[index];
+        if (!input.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
+        {
+            throw new InferenceException($"input '{name}' needs a \"shape\" array");
+        }
+
+        var rank = shapeElement.GetArrayLength();
+        if (rank != dims.Length)
+        {
+            throw new InferenceException($"input '{name}' has shape {Shape(ReadShape(name, shapeElement))}, model expects {Shape(dims)} (rank {dims.Length})");
+        }
+
+        Span<long> shape = rank <= MaxRank ? stackalloc long[MaxRank] : new long[rank];
+        shape = shape[..rank];
+        ReadShape(name, shapeElement, shape);
         for (var d = 0; d < dims.Length; d++)
         {
             if (dims[d] > 0 && shape[d] != dims[d])
@@ -223,7 +314,6 @@ public sealed class InferenceRunner
             }
         }
 
-        const long MaxElements = 64L * 1024 * 1024;
         long count = 1;
         foreach (var s in shape)
         {
@@ -235,22 +325,72 @@ public sealed class InferenceRunner
             throw new InferenceException(413, $"input '{name}' shape {Shape(shape)} holds more than the {MaxElements} elements this API accepts");
         }
 
-        if (!input.TryGetProperty("data", out var data))
+        var hasData = input.TryGetProperty("data", out var data);
+        if (input.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object
+            && parameters.TryGetProperty("binary_data_size", out var sizeElement))
         {
-            throw new InferenceException($"input '{name}' has no \"data\"");
+            if (hasData)
+            {
+                throw new InferenceException($"input '{name}' has both \"data\" and parameters.binary_data_size; send one of them");
+            }
+
+            var needed = count * slot.ElementSize;
+            if (sizeElement.ValueKind != JsonValueKind.Number || !sizeElement.TryGetInt64(out var size) || size != needed)
+            {
+                throw new InferenceException($"input '{name}' binary_data_size is {sizeElement}, its shape {Shape(shape)} of {slot.Datatype} needs {needed} bytes");
+            }
+
+            if (size > binary.Length - offset)
+            {
+                throw new InferenceException($"input '{name}' needs {size} bytes of binary data, but only {binary.Length - offset} are left after the JSON header and the inputs before it");
+            }
+
+            Prepare(context, slot, shape, count);
+            TensorReader.ReadBinary(slot, binary.Slice(offset, (int)size));
+            offset += (int)size;
+        }
+        else
+        {
+            if (!hasData)
+            {
+                throw new InferenceException($"input '{name}' has no \"data\" (nor parameters.binary_data_size)");
+            }
+
+            TensorReader.CheckCount(name, shape, count, data);
+            Prepare(context, slot, shape, count);
+            TensorReader.Read(slot, data);
         }
 
-        return (name, TensorReader.Read(name, meta.ElementDataType, shape, count, data));
+        context.InputValues[index] = slot.Value;
+        context.Given[index] = true;
     }
 
-    private static long[] ReadShape(string name, JsonElement input)
+    /// <summary>Gives the slot the request's shape; a change means the output buffers no longer fit.</summary>
+    private static void Prepare(RunContext context, TensorSlot slot, ReadOnlySpan<long> shape, long count)
     {
-        if (!input.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
+        if (!slot.Holds(shape))
         {
-            throw new InferenceException($"input '{name}' needs a \"shape\" array");
+            slot.Reshape(shape, count);
+            context.OutputsReady = false;
+        }
+    }
+
+    /// <summary>Index of the name <paramref name="name"/> holds, compared on its UTF-8 bytes (no string made).</summary>
+    private static int IndexOf(string[] names, JsonElement name)
+    {
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (name.ValueEquals(names[i]))
+            {
+                return i;
+            }
         }
 
-        var shape = new long[shapeElement.GetArrayLength()];
+        return -1;
+    }
+
+    private static void ReadShape(string name, JsonElement shapeElement, Span<long> shape)
+    {
         var i = 0;
         foreach (var s in shapeElement.EnumerateArray())
         {
@@ -261,14 +401,28 @@ public sealed class InferenceRunner
 
             shape[i++] = v;
         }
+    }
 
+    private static long[] ReadShape(string name, JsonElement shapeElement)
+    {
+        var shape = new long[shapeElement.GetArrayLength()];
+        ReadShape(name, shapeElement, shape);
         return shape;
     }
 
-    internal static string Shape(IEnumerable<long> dims) => "[" + string.Join(",", dims.Select(d => d < 0 ? "-1" : d.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]";
+    internal static string Shape(ReadOnlySpan<long> dims)
+    {
+        var text = new System.Text.StringBuilder("[");
+        for (var i = 0; i < dims.Length; i++)
+        {
+            text.Append(i == 0 ? string.Empty : ",").Append(dims[i] < 0 ? -1 : dims[i]);
+        }
 
-    internal static string Shape(IEnumerable<int> dims) => Shape(dims.Select(d => (long)d));
+        return text.Append(']').ToString();
+    }
+
+    internal static string Shape(IEnumerable<int> dims) => Shape([.. dims.Select(d => (long)d)]);
 
     private static string Describe(IReadOnlyList<TensorSpec> specs) =>
-        string.Join(", ", specs.Select(s => $"'{s.Name}' {s.Datatype} {Shape(s.Shape)}"));
+        string.Join(", ", specs.Select(s => $"'{s.Name}' {s.Datatype} {Shape([.. s.Shape])}"));
 }

@@ -12,11 +12,14 @@ public sealed class OnnxModel : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
+    private readonly RunContext?[] _pool;
+    private readonly int _poolBytes;
+    private int _outputsVary;
     private int _leases;
     private int _retired;
     private int _disposed;
 
-    private OnnxModel(string name, string version, InferenceSession session, string provider, string? fallback)
+    private OnnxModel(string name, string version, InferenceSession session, string provider, string? fallback, int poolSize)
     {
         Name = name;
         Version = version;
@@ -26,8 +29,17 @@ public sealed class OnnxModel : IDisposable
         InputMetadata = session.InputMetadata;
         Inputs = [.. session.InputMetadata.Select(p => Describe(p.Key, p.Value))];
         Outputs = [.. session.OutputMetadata.Select(p => Describe(p.Key, p.Value))];
-        OutputNames = [.. session.OutputMetadata.Keys];
+        OutputMetadata = session.OutputMetadata;
+        InputNameArray = [.. session.InputMetadata.Keys];
+        InputDimensions = [.. session.InputMetadata.Values.Select(m => m.Dimensions.Select(d => (long)d).ToArray())];
+        OutputNameArray = [.. session.OutputMetadata.Keys];
+        OutputNames = OutputNameArray;
+        _pool = new RunContext?[poolSize];
+        _poolBytes = PoolBytesPerContext;
     }
+
+    /// <summary>A context holding more tensor memory than this (a one-off huge batch) is not kept for reuse.</summary>
+    internal const int PoolBytesPerContext = 16 * 1024 * 1024;
 
     public string Name { get; }
 
@@ -46,6 +58,21 @@ public sealed class OnnxModel : IDisposable
     public IReadOnlyList<string> OutputNames { get; }
 
     internal IReadOnlyDictionary<string, NodeMetadata> InputMetadata { get; }
+
+    internal IReadOnlyDictionary<string, NodeMetadata> OutputMetadata { get; }
+
+    internal string[] InputNameArray { get; }
+
+    /// <summary>Declared dimensions per input, in <see cref="InputNameArray"/> order; negative for a dynamic one.</summary>
+    internal long[][] InputDimensions { get; }
+
+    internal string[] OutputNameArray { get; }
+
+    /// <summary>
+    /// True once a run showed that this model's output shapes depend on input values, not only on input shapes; its
+    /// outputs are then always allocated by ONNX Runtime.
+    /// </summary>
+    public bool OutputsVary => Volatile.Read(ref _outputsVary) == 1;
 
     public static OnnxModel Load(string name, string version, string path, Options.ServingOptions? serving = null)
     {
@@ -66,7 +93,8 @@ public sealed class OnnxModel : IDisposable
         var (provider, fallback) = ChooseProvider(options, serving.ExecutionProviders);
         try
         {
-            return new OnnxModel(name, version, new InferenceSession(path, options), provider, fallback);
+            var pool = serving.MaxConcurrentRequests > 0 ? serving.MaxConcurrentRequests : Environment.ProcessorCount;
+            return new OnnxModel(name, version, new InferenceSession(path, options), provider, fallback, Math.Clamp(pool, 1, 64));
         }
         catch (OnnxRuntimeException ex)
         {
@@ -121,11 +149,53 @@ public sealed class OnnxModel : IDisposable
 
     public static string DatatypeOf(TensorElementType type) => TensorDatatypes.FromOnnxElementType(type.ToString());
 
-    /// <summary>Runs the model. Inputs and outputs are OrtValues; the caller disposes both.</summary>
-    public IDisposableReadOnlyCollection<OrtValue> Run(IReadOnlyList<string> inputNames, IReadOnlyList<OrtValue> inputs, IReadOnlyList<string> outputNames)
-    {
+    /// <summary>Runs the model on the context's inputs; every output is allocated by ONNX Runtime. The caller disposes the results.</summary>
+    internal IDisposableReadOnlyCollection<OrtValue> Run(RunContext context) =>
         // One RunOptions per session, shared by concurrent runs (it is only read): no allocation per call.
-        return _session.Run(_runOptions, inputNames, inputs, outputNames);
+        _session.Run(_runOptions, context.InputNames, context.InputValues, context.OutputNames);
+
+    /// <summary>Runs the model on the context's inputs into its pre-allocated output buffers (<see cref="RunContext.OutputsReady"/>).</summary>
+    internal void RunInto(RunContext context) =>
+        _session.Run(_runOptions, context.InputNames, context.InputValues, context.OutputNames, context.OutputValues);
+
+    /// <summary>Records that pre-allocated outputs failed where ORT-allocated ones worked: output shapes depend on values.</summary>
+    internal void MarkOutputsVary() => Volatile.Write(ref _outputsVary, 1);
+
+    /// <summary>A context from the pool (or a new one when all are in use). Give it back with <see cref="ReturnContext"/>.</summary>
+    internal RunContext RentContext()
+    {
+        for (var i = 0; i < _pool.Length; i++)
+        {
+            if (Interlocked.Exchange(ref _pool[i], null) is { } context)
+            {
+                return context;
+            }
+        }
+
+        return new RunContext(this);
+    }
+
+    /// <summary>Keeps <paramref name="context"/> for the next request, unless the pool is full, it is oversized or the session is gone.</summary>
+    internal void ReturnContext(RunContext context)
+    {
+        if (!IsDisposed && context.Bytes <= _poolBytes)
+        {
+            for (var i = 0; i < _pool.Length; i++)
+            {
+                if (Interlocked.CompareExchange(ref _pool[i], context, null) is null)
+                {
+                    if (IsDisposed && Interlocked.Exchange(ref _pool[i], null) is { } late)
+                    {
+                        // Disposed meanwhile: Dispose may already have emptied the pool.
+                        late.Dispose();
+                    }
+
+                    return;
+                }
+            }
+        }
+
+        context.Dispose();
     }
 
     public bool TryAcquire()
@@ -165,6 +235,11 @@ public sealed class OnnxModel : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            for (var i = 0; i < _pool.Length; i++)
+            {
+                Interlocked.Exchange(ref _pool[i], null)?.Dispose();
+            }
+
             _session.Dispose();
             _runOptions.Dispose();
         }

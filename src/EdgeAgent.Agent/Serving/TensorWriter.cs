@@ -1,32 +1,80 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace EdgeAgent.Agent.Serving;
 
-/// <summary>Writes an output OrtValue as a v2 JSON output tensor (name, datatype, shape, flat data).</summary>
+/// <summary>
+/// Writes an output tensor as a v2 JSON output (name, datatype, shape, flat data), or, for Triton's binary tensor
+/// extension, as JSON with <c>parameters.binary_data_size</c> and the raw bytes appended to a separate buffer.
+/// </summary>
 internal static class TensorWriter
 {
-    /// <returns>True when a floating-point output held NaN or an infinity (one type-and-shape lookup for both).</returns>
-    public static bool Write(Utf8JsonWriter writer, string name, OrtValue value)
+    /// <summary>Writes an output ONNX Runtime allocated.</summary>
+    /// <returns>True when a floating-point output held NaN or an infinity.</returns>
+    public static bool Write(Utf8JsonWriter writer, string name, OrtValue value, IBufferWriter<byte>? binary)
     {
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.OnnxType != OnnxValueType.ONNX_TYPE_TENSOR)
+        {
+            throw new InferenceException(500, $"output '{name}' is a {value.OnnxType}, which this API cannot return; ask for the tensor outputs by name in \"outputs\"");
+        }
+
         var info = value.GetTensorTypeAndShape();
+        if (TensorSlot.SizeOf(info.ElementDataType) == 0)
+        {
+            throw new InferenceException(500, $"output '{name}' has element type {info.ElementDataType}, which this version of the API cannot return");
+        }
+
+        return Write(writer, name, info.ElementDataType, OnnxModel.DatatypeOf(info.ElementDataType), info.Shape, value.GetTensorMutableRawData(), binary);
+    }
+
+    /// <summary>Writes an output held in a pre-allocated slot.</summary>
+    public static bool Write(Utf8JsonWriter writer, TensorSlot slot, IBufferWriter<byte>? binary)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        return Write(writer, slot.Name, slot.Type, slot.Datatype, slot.Shape, slot.Bytes, binary);
+    }
+
+    private static bool Write(Utf8JsonWriter writer, string name, TensorElementType type, string datatype, ReadOnlySpan<long> shape, ReadOnlySpan<byte> raw, IBufferWriter<byte>? binary)
+    {
         writer.WriteStartObject();
         writer.WriteString("name", name);
-        writer.WriteString("datatype", OnnxModel.DatatypeOf(info.ElementDataType));
+        writer.WriteString("datatype", datatype);
         writer.WriteStartArray("shape");
-        foreach (var d in info.Shape)
+        foreach (var d in shape)
         {
             writer.WriteNumberValue(d);
         }
 
         writer.WriteEndArray();
-        writer.WritePropertyName("data");
-        writer.WriteStartArray();
-        switch (info.ElementDataType)
+        if (binary is not null)
+        {
+            writer.WriteStartObject("parameters");
+            writer.WriteNumber("binary_data_size", raw.Length);
+            writer.WriteEndObject();
+            binary.Write(raw);
+        }
+        else
+        {
+            writer.WritePropertyName("data");
+            writer.WriteStartArray();
+            WriteData(writer, type, raw);
+            writer.WriteEndArray();
+        }
+
+        writer.WriteEndObject();
+        return HasNonFinite(type, raw);
+    }
+
+    private static void WriteData(Utf8JsonWriter writer, TensorElementType type, ReadOnlySpan<byte> raw)
+    {
+        switch (type)
         {
             case TensorElementType.Float:
-                WriteAll(writer, value.GetTensorDataAsSpan<float>(), static (w, v) =>
+                WriteAll(writer, MemoryMarshal.Cast<byte, float>(raw), static (w, v) =>
                 {
                     if (float.IsFinite(v))
                     {
@@ -39,7 +87,7 @@ internal static class TensorWriter
                 });
                 break;
             case TensorElementType.Double:
-                WriteAll(writer, value.GetTensorDataAsSpan<double>(), static (w, v) =>
+                WriteAll(writer, MemoryMarshal.Cast<byte, double>(raw), static (w, v) =>
                 {
                     if (double.IsFinite(v))
                     {
@@ -52,12 +100,11 @@ internal static class TensorWriter
                 });
                 break;
             case TensorElementType.Float16:
-                WriteAll(writer, value.GetTensorDataAsSpan<Float16>(), static (w, v) =>
+                WriteAll(writer, MemoryMarshal.Cast<byte, Half>(raw), static (w, v) =>
                 {
-                    var half = BitConverter.UInt16BitsToHalf(v.value);
-                    if (Half.IsFinite(half))
+                    if (Half.IsFinite(v))
                     {
-                        w.WriteNumberValue((float)half);
+                        w.WriteNumberValue((float)v);
                     }
                     else
                     {
@@ -66,48 +113,44 @@ internal static class TensorWriter
                 });
                 break;
             case TensorElementType.Int8:
-                WriteAll(writer, value.GetTensorDataAsSpan<sbyte>(), static (w, v) => w.WriteNumberValue(v));
+                WriteAll(writer, MemoryMarshal.Cast<byte, sbyte>(raw), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.Int16:
-                WriteAll(writer, value.GetTensorDataAsSpan<short>(), static (w, v) => w.WriteNumberValue(v));
+                WriteAll(writer, MemoryMarshal.Cast<byte, short>(raw), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.Int32:
-                WriteAll(writer, value.GetTensorDataAsSpan<int>(), static (w, v) => w.WriteNumberValue(v));
+                WriteAll(writer, MemoryMarshal.Cast<byte, int>(raw), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.Int64:
-                WriteAll(writer, value.GetTensorDataAsSpan<long>(), static (w, v) => w.WriteNumberValue(v));
+                WriteAll(writer, MemoryMarshal.Cast<byte, long>(raw), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.UInt8:
-                WriteAll(writer, value.GetTensorDataAsSpan<byte>(), static (w, v) => w.WriteNumberValue(v));
+                WriteAll(writer, raw, static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.UInt16:
-                WriteAll(writer, value.GetTensorDataAsSpan<ushort>(), static (w, v) => w.WriteNumberValue(v));
+                WriteAll(writer, MemoryMarshal.Cast<byte, ushort>(raw), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.UInt32:
-                WriteAll(writer, value.GetTensorDataAsSpan<uint>(), static (w, v) => w.WriteNumberValue(v));
+                WriteAll(writer, MemoryMarshal.Cast<byte, uint>(raw), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.UInt64:
-                WriteAll(writer, value.GetTensorDataAsSpan<ulong>(), static (w, v) => w.WriteNumberValue(v));
+                WriteAll(writer, MemoryMarshal.Cast<byte, ulong>(raw), static (w, v) => w.WriteNumberValue(v));
                 break;
             case TensorElementType.Bool:
-                WriteAll(writer, value.GetTensorDataAsSpan<bool>(), static (w, v) => w.WriteBooleanValue(v));
+                WriteAll(writer, raw, static (w, v) => w.WriteBooleanValue(v != 0));
                 break;
             default:
-                throw new InferenceException(500, $"output '{name}' has element type {info.ElementDataType}, which this version of the API cannot return");
+                throw new InferenceException(500, $"element type {type} cannot be returned by this version of the API");
         }
-
-        writer.WriteEndArray();
-        writer.WriteEndObject();
-        return HasNonFinite(value, info.ElementDataType);
     }
 
     /// <summary>True when a floating-point output holds NaN or an infinity (written as null; counted for probation and metrics).</summary>
-    private static bool HasNonFinite(OrtValue value, TensorElementType type)
+    private static bool HasNonFinite(TensorElementType type, ReadOnlySpan<byte> raw)
     {
         switch (type)
         {
             case TensorElementType.Float:
-                foreach (var v in value.GetTensorDataAsSpan<float>())
+                foreach (var v in MemoryMarshal.Cast<byte, float>(raw))
                 {
                     if (!float.IsFinite(v))
                     {
@@ -117,7 +160,7 @@ internal static class TensorWriter
 
                 return false;
             case TensorElementType.Double:
-                foreach (var v in value.GetTensorDataAsSpan<double>())
+                foreach (var v in MemoryMarshal.Cast<byte, double>(raw))
                 {
                     if (!double.IsFinite(v))
                     {
@@ -127,9 +170,9 @@ internal static class TensorWriter
 
                 return false;
             case TensorElementType.Float16:
-                foreach (var v in value.GetTensorDataAsSpan<Float16>())
+                foreach (var v in MemoryMarshal.Cast<byte, Half>(raw))
                 {
-                    if (!Half.IsFinite(BitConverter.UInt16BitsToHalf(v.value)))
+                    if (!Half.IsFinite(v))
                     {
                         return true;
                     }

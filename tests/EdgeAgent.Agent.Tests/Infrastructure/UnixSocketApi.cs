@@ -46,5 +46,8 @@ public sealed class UnixSocketApi : IDisposable
         return ((int)response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)), response.Headers.RetryAfter?.Delta);
     }
 
+    /// <summary>Sends any request (custom headers, binary bodies); the caller reads and disposes the response.</summary>
+    public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request) => _http.SendAsync(request, TestContext.Current.CancellationToken);
+
     public void Dispose() => _http.Dispose();
 }

@@ -141,4 +141,70 @@ public sealed class GpioTests
         Assert.False(agentStatus.RootElement.GetProperty("gpio").GetProperty("available").GetBoolean());
         Assert.Single(rig.Logs, l => l.Contains("GPIO is not available", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_stalled_reconcile_loop_is_a_watchdog_failure_until_the_loop_moves_again()
+    {
+        var config = RuleConfig(holdSeconds: 3600);
+        config["Gpio:StatusLedPin"] = "5";
+        config["Agent:WatchdogSeconds"] = "3";
+        var (rig, driver) = await StartAsync(config);
+        await using var _ = rig;
+        await rig.DeployActiveAsync();
+        var watchdog = rig.Service<ReconcileWatchdog>();
+        var led = rig.Service<StatusLed>();
+        await Wait.UntilAsync(() => watchdog.IsHealthy && led.Pattern == StatusLed.Ready, Wait.Default, "a healthy loop and the LED ready");
+        using var api = rig.Api();
+        Assert.Equal(200, (await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest)).Status);
+        Assert.Equal(PinValue.High, driver.Value(17));
+
+        // A step that hangs (a stuck disk, a driver call that never returns): a listener that blocks the loop's own thread
+        // when the deployment of 2.0.0 records Fetching.
+        using var release = new ManualResetEventSlim();
+        var blocked = 0;
+        void Hang(object? sender, ModelRecord record)
+        {
+            if (record is { State: DeploymentStates.Fetching, TargetVersion: "2.0.0" } && Interlocked.Exchange(ref blocked, 1) == 0)
+            {
+                release.Wait(TestContext.Current.CancellationToken);
+            }
+        }
+
+        var store = rig.Service<DeploymentStore>();
+        store.Changed += Hang;
+        try
+        {
+            await rig.PublishAsync(rig.BuildBundle("2.0.0", variant: 2));
+            await rig.DeployAsync("2.0.0");
+
+            await Wait.UntilAsync(() => driver.Value(17) == PinValue.Low, Wait.Default, "rule pin 17 in its safe state");
+            await Wait.UntilAsync(() => led.Pattern == StatusLed.Error && driver.Value(5) == PinValue.Low, Wait.Default, "LED off (error)");
+            Assert.Equal(1, blocked);
+            var (_, status) = await api.GetAsync("/v1/status");
+            var stalled = status.RootElement.GetProperty("watchdog");
+            Assert.Equal("stalled", stalled.GetProperty("state").GetString());
+            Assert.True(stalled.GetProperty("lastBeatSecondsAgo").GetDouble() > 3, stalled.ToString());
+            Assert.Equal(3, stalled.GetProperty("timeoutSeconds").GetDouble());
+            await Wait.ForAsync(() => rig.Messages("health").LastOrDefault(h => h.RootElement.GetProperty("watchdog").GetProperty("state").GetString() == "stalled"), Wait.Default, "a health message saying stalled");
+            Assert.Contains(rig.Logs, l => l.Contains("Watchdog: the reconcile loop made no progress for", StringComparison.Ordinal));
+            Assert.Contains(rig.Logs, l => l.Contains("GPIO rule pins of all models to their safe state (watchdog: reconcile loop stalled for", StringComparison.Ordinal));
+
+            // While the loop is stalled a prediction that matches does not drive the pin.
+            Assert.Equal(200, (await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest)).Status);
+            Assert.Equal(PinValue.Low, driver.Value(17));
+        }
+        finally
+        {
+            release.Set();
+            store.Changed -= Hang;
+        }
+
+        await rig.WaitForReportedAsync("Active", "2.0.0");
+        await Wait.UntilAsync(() => rig.Logs.Any(l => l.Contains("Watchdog: the reconcile loop is making progress again", StringComparison.Ordinal)), Wait.Default, "the watchdog to see the loop move");
+        await Wait.UntilAsync(() => led.Pattern == StatusLed.Ready && driver.Value(5) == PinValue.High, Wait.Default, "LED steady on again (ready)");
+        var (_, after) = await api.GetAsync("/v1/status");
+        Assert.Equal("ok", after.RootElement.GetProperty("watchdog").GetProperty("state").GetString());
+        Assert.Equal(200, (await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest)).Status);
+        Assert.Equal(PinValue.High, driver.Value(17));
+    }
 }

@@ -84,6 +84,7 @@ public static class AgentHost
         services.AddSingleton<AcceptanceRunner>();
         services.AddSingleton<VersionRetention>();
         services.AddSingleton<DeploymentProgress>();
+        services.AddSingleton<ReconcileWatchdog>();
         services.AddSingleton<SideloadInstaller>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<InferenceMeter>();
@@ -105,6 +106,7 @@ public static class AgentHost
         services.AddSingleton<ReportedStatePublisher>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttSession>());
         services.AddHostedService(sp => sp.GetRequiredService<ReconcileLoop>());
+        services.AddHostedService(sp => sp.GetRequiredService<ReconcileWatchdog>());
         services.AddHostedService(sp => sp.GetRequiredService<MetricsWindowService>());
         services.AddHostedService(sp => sp.GetRequiredService<OutboxPublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<HealthReporter>());

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgeAgent.Agent;
 
-/// <summary>Source-generated log messages. Event ids: 1xxx MQTT, 2xxx deployment, 3xxx serving, 4xxx telemetry.</summary>
+/// <summary>Source-generated log messages. Event ids: 1xxx MQTT, 2xxx deployment, 3xxx serving, 4xxx telemetry, 5xxx hardware (GPIO, watchdog).</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Connected to {Broker} as {ClientId} (session {Seq})")]
@@ -97,4 +97,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "GPIO input pin {Pin} action {Action} failed: {Error}")]
     public static partial void GpioInputFailed(ILogger logger, int pin, string action, string error);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Warning, Message = "Watchdog: the reconcile loop made no progress for {Seconds} s (Agent:WatchdogSeconds {Timeout}); GPIO rule pins to their safe state, status LED error")]
+    public static partial void WatchdogStalled(ILogger logger, double seconds, double timeout);
+
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Information, Message = "Watchdog: the reconcile loop is making progress again")]
+    public static partial void WatchdogRecovered(ILogger logger);
 }

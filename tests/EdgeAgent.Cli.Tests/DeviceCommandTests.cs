@@ -132,6 +132,43 @@ public sealed class DeviceCommandTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Gpio_in_dry_run_shows_the_level_each_pin_would_have_been_driven_to()
+    {
+        _broker = await EmbeddedBroker.StartAsync();
+        var keys = SigningKeys.Generate(_work, "release");
+        var socket = Path.Combine(_work, "api.sock");
+        _agent = Agent.AgentHost.Build(
+            new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Agent:DeviceId"] = "dev-8",
+                ["Agent:StateDirectory"] = Path.Combine(_work, "state"),
+                ["Agent:ApiSocket"] = socket,
+                ["Mqtt:Url"] = _broker.Url,
+                ["Trust:PublicKeys:0"] = keys.PublicKeyPath,
+                ["Gpio:Enabled"] = "true",
+                ["Gpio:DryRun"] = "true",
+                ["Gpio:StatusLedPin"] = "5",
+            }).Build(),
+            logging => logging.ClearProviders(),
+            gpio: () => throw new InvalidOperationException("a dry run opens no GPIO chip"));
+        await Task.Run(() => _agent.StartAsync(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken);
+
+        // Connected to the broker, the LED shows ready: steady on, which in dry run is only logged.
+        Edgectl.Result gpio;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            gpio = await Edgectl.RunAsync("gpio", "--socket", socket);
+            Assert.True(gpio.Code == 0, gpio.Stderr);
+        }
+        while (!gpio.Stdout.Contains("status LED: ready", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
+
+        Assert.Contains("GPIO available, dry run (pins are logged, not driven); status LED: ready", gpio.Stdout, StringComparison.Ordinal);
+        Assert.Contains("would be", gpio.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"5\s*│\s*Output\s*│\s*High\s*│\s*status LED", gpio.Stdout);
+    }
+
+    [Fact]
     public async Task Deploy_to_a_dead_broker_is_one_line_and_exit_1()
     {
         var port = EmbeddedBroker.FreePort();

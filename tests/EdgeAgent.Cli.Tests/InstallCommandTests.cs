@@ -81,6 +81,7 @@ public sealed class InstallCommandTests : IAsyncDisposable
             Assert.Equal("warn", provider.GetProperty("status").GetString());
             Assert.StartsWith("vibration 1.0.0 runs on CPU: CUDA unavailable", provider.GetProperty("detail").GetString(), StringComparison.Ordinal);
             Assert.Contains(checks, c => c.GetProperty("name").GetString() == "model vibration" && c.GetProperty("status").GetString() == "ok");
+            Assert.Contains(checks, c => c.GetProperty("name").GetString() == "reconcile loop" && c.GetProperty("status").GetString() == "ok");
             var gpio = Assert.Single(checks, c => c.GetProperty("name").GetString() == "gpio");
             Assert.Equal(File.Exists("/dev/gpiochip0") ? "ok" : "warn", gpio.GetProperty("status").GetString());
         }

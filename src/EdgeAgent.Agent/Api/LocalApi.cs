@@ -312,6 +312,7 @@ public static class LocalApi
             models = ModelStateReport.Of(store, services.GetRequiredService<DeploymentProgress>(), meter.Totals(), desired, agent.MaxAttempts),
             outbox = new { depth = outbox.Depth, dropped = outbox.Dropped, delivered = outbox.Delivered },
             gpio = services.GetRequiredService<GpioPort>().Status(),
+            watchdog = services.GetRequiredService<ReconcileWatchdog>().Status(),
         };
     }
 }

@@ -179,8 +179,11 @@ public sealed class BundleInstaller
         }
     }
 
-    /// <summary>Copies verified blobs into the version folder, checking each file's hash again as it is copied.</summary>
-    public string Install(BundleManifest manifest, byte[] envelope)
+    /// <summary>
+    /// Copies verified blobs into the version folder, checking each file's hash again as it is copied;
+    /// <paramref name="progress"/> hears the bytes copied of the file being copied (the reconcile loop's watchdog beats on it).
+    /// </summary>
+    public string Install(BundleManifest manifest, byte[] envelope, IProgress<long>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         var dir = _store.VersionDirectory(manifest.Name, manifest.Version);
@@ -214,6 +217,7 @@ public sealed class BundleInstaller
 
                     hash.AppendData(buffer, 0, read);
                     output.Write(buffer, 0, read);
+                    progress?.Report(total);
                     if (total >= file.Length / 2)
                     {
                         output.Flush(flushToDisk: true);

@@ -36,6 +36,7 @@ public sealed class ReconcileLoop : BackgroundService
     private readonly VersionRetention _retention;
     private readonly AcceptanceRunner _acceptance;
     private readonly DeploymentProgress _progress;
+    private readonly ReconcileWatchdog _watchdog;
     private readonly AgentOptions _options;
     private readonly ServingOptions _serving;
     private readonly MaintenanceWindow? _window;
@@ -59,6 +60,7 @@ public sealed class ReconcileLoop : BackgroundService
         DeploymentProgress progress,
         ChunkFetcher chunks,
         AcceptanceRunner acceptance,
+        ReconcileWatchdog watchdog,
         IOptions<AgentOptions> options,
         IOptions<ServingOptions> serving,
         ILogger<ReconcileLoop> logger,
@@ -79,6 +81,7 @@ public sealed class ReconcileLoop : BackgroundService
         _retention = retention;
         _acceptance = acceptance;
         _progress = progress;
+        _watchdog = watchdog;
         _options = options.Value;
         _serving = serving?.Value ?? new ServingOptions();
         _window = _options.MaintenanceWindow is { Length: > 0 } w && MaintenanceWindow.TryParse(w, out var parsed) ? parsed : null;
@@ -129,6 +132,7 @@ public sealed class ReconcileLoop : BackgroundService
         {
             try
             {
+                _watchdog.Beat();
                 _desired.Persist();
                 while (_desired.Rejections.TryDequeue(out var rejected))
                 {
@@ -142,11 +146,12 @@ public sealed class ReconcileLoop : BackgroundService
                 {
                     stoppingToken.ThrowIfCancellationRequested();
                     await ExecuteAsync(step, stoppingToken);
+                    _watchdog.Beat();
                 }
 
                 _retention.Enforce();
                 Interlocked.Increment(ref _passes);
-                await _signal.WaitAsync(NextWake(retry), stoppingToken);
+                await IdleAsync(NextWake(retry), stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -198,11 +203,31 @@ public sealed class ReconcileLoop : BackgroundService
         return wake < TimeSpan.FromMilliseconds(50) ? TimeSpan.FromMilliseconds(50) : wake;
     }
 
+    /// <summary>
+    /// Waits until woken or <paramref name="timeout"/> passes, beating the watchdog every
+    /// <see cref="ReconcileWatchdog.BeatInterval"/>: an idle loop that returns from its wait on time is a healthy one,
+    /// while a loop stuck inside a step never gets here. The slices are measured on the same clock as the wait itself
+    /// (the semaphore's), so the pass comes when it came before the watchdog existed.
+    /// </summary>
+    private async Task IdleAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            _watchdog.Beat();
+            var left = timeout - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero || await _signal.WaitAsync(left < _watchdog.BeatInterval ? left : _watchdog.BeatInterval, cancellationToken))
+            {
+                return;
+            }
+        }
+    }
+
     private async Task WaitQuietlyAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
-            await _signal.WaitAsync(timeout, cancellationToken);
+            await IdleAsync(timeout, cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -333,6 +358,7 @@ public sealed class ReconcileLoop : BackgroundService
             _catalog.Activate(model);
             _meter.Track(name, version);
             Log.Recovered(_logger, name, version);
+            _watchdog.Beat();
             return true;
         }
         catch (Exception ex) when (ex is IOException or BundleRejectedException or UnauthorizedAccessException)
@@ -456,6 +482,13 @@ public sealed class ReconcileLoop : BackgroundService
     private async Task<(BundleManifest Manifest, byte[] Envelope)> FetchAsync(string name, string version, CancellationToken cancellationToken)
     {
         Transition(name, version, DeploymentStates.Fetching);
+
+        // Waits on the broker are bounded by Agent:FetchTimeoutSeconds (then the attempt fails with `timeout` and the loop
+        // beats again), so the watchdog allows that much extra silence before the manifest and after each chunk written.
+        // A healthy download, however big or rate-capped, beats on every chunk and is never reported as stalled; a
+        // download whose chunks stop coming fails on its own timeout; only a step that hangs beyond both is a stall.
+        var brokerWait = TimeSpan.FromSeconds(_options.FetchTimeoutSeconds);
+        _watchdog.Beat(brokerWait);
         var (manifest, envelope) = await _installer.FetchManifestAsync(name, version, cancellationToken);
         FaultInjection.Hit("manifest-verified");
 
@@ -465,10 +498,19 @@ public sealed class ReconcileLoop : BackgroundService
 
         Transition(name, version, DeploymentStates.Fetching);
         var total = manifest.TotalLength;
-        await _installer.FetchFilesAsync(manifest, new InlineProgress(bytes => _progress.Report(name, bytes, total)), cancellationToken);
+        _watchdog.Beat(brokerWait);
+        await _installer.FetchFilesAsync(
+            manifest,
+            new InlineProgress(bytes =>
+            {
+                _watchdog.Beat(brokerWait);
+                _progress.Report(name, bytes, total);
+            }),
+            cancellationToken);
 
+        // Copying and hashing a big model into its version folder beats on every block copied.
         Transition(name, version, DeploymentStates.Verifying);
-        _installer.Install(manifest, envelope);
+        _installer.Install(manifest, envelope, new InlineProgress(_ => _watchdog.Beat()));
         return (manifest, envelope);
     }
 
@@ -620,6 +662,7 @@ public sealed class ReconcileLoop : BackgroundService
 
     private void Transition(string name, string version, string state, int? attempts = null)
     {
+        _watchdog.Beat();
         Log.StateChanged(_logger, name, version, state);
         _store.Update(name, r => (r ?? new ModelRecord { Name = name }) with
         {

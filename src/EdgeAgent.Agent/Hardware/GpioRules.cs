@@ -14,12 +14,15 @@ namespace EdgeAgent.Agent.Hardware;
 
 /// <summary>
 /// <c>Gpio:Rules</c>: evaluates each served response of a watched model and drives the rule's pin to its level, holding it
-/// for <c>HoldSeconds</c> after the last match. Rule pins go to their safe (inactive) level on unload, rollback and stop.
+/// for <c>HoldSeconds</c> after the last match. Rule pins go to their safe (inactive) level on unload, rollback and stop,
+/// and on a watchdog failure (the reconcile loop stalled): then they stay safe, whatever the model answers, until the loop
+/// makes progress again.
 /// </summary>
 public sealed class GpioRules : BackgroundService, IOutputObserver
 {
     private readonly GpioPort _port;
     private readonly DeploymentStore _store;
+    private readonly ReconcileWatchdog _watchdog;
     private readonly TimeProvider _time;
     private readonly ILogger<GpioRules> _logger;
     private readonly RuleState[] _rules;
@@ -27,12 +30,14 @@ public sealed class GpioRules : BackgroundService, IOutputObserver
     private readonly WakeSignal _wake = new();
     private readonly Lock _gate = new();
 
-    public GpioRules(GpioPort port, IOptions<GpioOptions> options, DeploymentStore store, TimeProvider time, ILogger<GpioRules> logger)
+    public GpioRules(GpioPort port, IOptions<GpioOptions> options, DeploymentStore store, ReconcileWatchdog watchdog, TimeProvider time, ILogger<GpioRules> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(watchdog);
         _port = port;
         _store = store;
+        _watchdog = watchdog;
         _time = time;
         _logger = logger;
         var rules = options.Value.Enabled ? options.Value.Rules : [];
@@ -44,12 +49,17 @@ public sealed class GpioRules : BackgroundService, IOutputObserver
         }
 
         _store.Changed += OnDeploymentChanged;
+        _watchdog.Stalled += OnWatchdogStalled;
+        _watchdog.Recovered += OnWatchdogRecovered;
     }
 
     /// <summary>Responses that matched a rule since start.</summary>
     public long Fired => Interlocked.Read(ref _fired);
 
     private long _fired;
+
+    // Set (under _gate) while the watchdog reports the reconcile loop stalled: matches do not drive pins.
+    private bool _held;
 
     public bool Observes(string model) => _byModel.ContainsKey(model);
 
@@ -77,6 +87,11 @@ public sealed class GpioRules : BackgroundService, IOutputObserver
                 var until = _time.GetUtcNow() + TimeSpan.FromSeconds(rule.Rule.HoldSeconds);
                 lock (_gate)
                 {
+                    if (_held)
+                    {
+                        continue;
+                    }
+
                     rule.HoldUntil = until;
                     if (!rule.Active)
                     {
@@ -120,6 +135,8 @@ public sealed class GpioRules : BackgroundService, IOutputObserver
     public override void Dispose()
     {
         _store.Changed -= OnDeploymentChanged;
+        _watchdog.Stalled -= OnWatchdogStalled;
+        _watchdog.Recovered -= OnWatchdogRecovered;
         _wake.Dispose();
         base.Dispose();
     }
@@ -222,6 +239,29 @@ public sealed class GpioRules : BackgroundService, IOutputObserver
         if (record.State is DeploymentStates.Removed or DeploymentStates.RollingBack or DeploymentStates.RolledBack && _byModel.ContainsKey(record.Name))
         {
             SafeState(record.Name, record.State);
+        }
+    }
+
+    private void OnWatchdogStalled(object? sender, TimeSpan silent)
+    {
+        if (_rules.Length == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _held = true;
+        }
+
+        SafeState(null, $"watchdog: reconcile loop stalled for {silent.TotalSeconds:0} s");
+    }
+
+    private void OnWatchdogRecovered(object? sender, EventArgs e)
+    {
+        lock (_gate)
+        {
+            _held = false;
         }
     }
 

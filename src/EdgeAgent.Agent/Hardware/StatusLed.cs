@@ -10,7 +10,8 @@ namespace EdgeAgent.Agent.Hardware;
 
 /// <summary>
 /// The status LED (<c>Gpio:StatusLedPin</c>): <c>ready</c> steady on; <c>updating</c> slow blink while a deployment is
-/// under way; <c>degraded</c> fast blink while the broker is unreachable; <c>error</c> off while a deployment is Failed.
+/// under way; <c>degraded</c> fast blink while the broker is unreachable; <c>error</c> off while a deployment is Failed
+/// or the reconcile loop is stalled (a watchdog failure).
 /// </summary>
 public sealed class StatusLed : BackgroundService
 {
@@ -27,33 +28,43 @@ public sealed class StatusLed : BackgroundService
     private readonly GpioPort _port;
     private readonly DeploymentStore _store;
     private readonly MqttSession _mqtt;
+    private readonly ReconcileWatchdog _watchdog;
     private readonly int? _pin;
     private readonly WakeSignal _wake = new();
     private volatile string _pattern = None;
 
-    public StatusLed(GpioPort port, IOptions<GpioOptions> options, DeploymentStore store, MqttSession mqtt)
+    public StatusLed(GpioPort port, IOptions<GpioOptions> options, DeploymentStore store, MqttSession mqtt, ReconcileWatchdog watchdog)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(mqtt);
+        ArgumentNullException.ThrowIfNull(watchdog);
         _port = port;
         _store = store;
         _mqtt = mqtt;
+        _watchdog = watchdog;
         _pin = options.Value.Enabled ? options.Value.StatusLedPin : null;
         if (_pin is { } pin)
         {
             _port.OpenOutput(pin, "status LED", PinValue.Low);
             _store.Changed += OnRecordChanged;
             _mqtt.Connected += OnChanged;
+            _watchdog.Stalled += OnStalled;
+            _watchdog.Recovered += OnChanged;
         }
     }
 
     /// <summary>The pattern shown now (<see cref="None"/> without an LED).</summary>
     public string Pattern => _pattern;
 
-    /// <summary>The agent state the LED shows: error, then updating, then degraded, then ready.</summary>
+    /// <summary>The agent state the LED shows: error (watchdog failure or a Failed deployment), then updating, then degraded, then ready.</summary>
     public string Evaluate()
     {
+        if (!_watchdog.IsHealthy)
+        {
+            return Error;
+        }
+
         var records = _store.Snapshot().Values;
         if (records.Any(r => r.State == DeploymentStates.Failed))
         {
@@ -81,6 +92,8 @@ public sealed class StatusLed : BackgroundService
     {
         _store.Changed -= OnRecordChanged;
         _mqtt.Connected -= OnChanged;
+        _watchdog.Stalled -= OnStalled;
+        _watchdog.Recovered -= OnChanged;
         _wake.Dispose();
         base.Dispose();
     }
@@ -133,4 +146,6 @@ public sealed class StatusLed : BackgroundService
     private void OnChanged(object? sender, EventArgs e) => _wake.Wake();
 
     private void OnRecordChanged(object? sender, ModelRecord e) => _wake.Wake();
+
+    private void OnStalled(object? sender, TimeSpan e) => _wake.Wake();
 }

@@ -31,6 +31,12 @@ public sealed class AgentOptions
     /// <summary>Seconds between retries of a failed deployment.</summary>
     public int RetryIntervalSeconds { get; set; } = 15;
 
+    /// <summary>
+    /// Longest the reconcile loop may go without progress before it counts as stalled (a watchdog failure: GPIO rule pins
+    /// to their safe state, status LED error, <c>watchdog.state</c> <c>stalled</c> in health and status).
+    /// </summary>
+    public int WatchdogSeconds { get; set; } = 60;
+
     /// <summary>Disk space kept free beyond the bundle's declared size.</summary>
     public int DiskReserveMegabytes { get; set; } = 64;
 

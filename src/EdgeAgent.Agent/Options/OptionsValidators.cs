@@ -73,6 +73,11 @@ internal sealed class OptionsValidators :
             errors.Add("Agent:RetryIntervalSeconds must be between 1 and 86400");
         }
 
+        if (options.WatchdogSeconds is <= 0 or > 86400)
+        {
+            errors.Add("Agent:WatchdogSeconds must be between 1 and 86400");
+        }
+
         foreach (var group in options.Groups)
         {
             if (!DeviceIds.IsValid(group))

@@ -14,7 +14,8 @@ namespace EdgeAgent.Agent.Telemetry;
 
 /// <summary>
 /// Heartbeat on <c>{p}/devices/{id}/health</c> (retained, so a fleet view started later sees the last one and its age):
-/// resources, per-model rates and latency, outbox depth, MQTT reconnects.
+/// resources, per-model rates and latency, outbox depth, MQTT reconnects, GPIO and the reconcile loop's watchdog (a
+/// watchdog failure and the recovery from it are published at once, not at the next interval).
 /// </summary>
 public sealed class HealthReporter : BackgroundService
 {
@@ -29,16 +30,18 @@ public sealed class HealthReporter : BackgroundService
     private readonly ILogger<HealthReporter> _logger;
     private readonly DateTimeOffset _started;
     private readonly GpioPort _gpio;
+    private readonly ReconcileWatchdog _watchdog;
     private readonly WakeSignal _now = new();
     private readonly Lock _snapshotGate = new();
     private TimeSpan _lastCpu;
     private long _lastTimestamp;
     private long _sent;
 
-    public HealthReporter(MqttSession mqtt, InferenceMeter meter, Outbox outbox, DeploymentStore deployments, Serving.ModelCatalog catalog, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, GpioPort gpio, TimeProvider time, ILogger<HealthReporter> logger)
+    public HealthReporter(MqttSession mqtt, InferenceMeter meter, Outbox outbox, DeploymentStore deployments, Serving.ModelCatalog catalog, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, GpioPort gpio, ReconcileWatchdog watchdog, TimeProvider time, ILogger<HealthReporter> logger)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(telemetry);
+        ArgumentNullException.ThrowIfNull(watchdog);
         _mqtt = mqtt;
         _meter = meter;
         _outbox = outbox;
@@ -50,6 +53,9 @@ public sealed class HealthReporter : BackgroundService
         _logger = logger;
         _started = time.GetUtcNow();
         _gpio = gpio;
+        _watchdog = watchdog;
+        _watchdog.Stalled += OnWatchdogStalled;
+        _watchdog.Recovered += OnWatchdogRecovered;
     }
 
     public long Sent => Interlocked.Read(ref _sent);
@@ -59,6 +65,8 @@ public sealed class HealthReporter : BackgroundService
 
     public override void Dispose()
     {
+        _watchdog.Stalled -= OnWatchdogStalled;
+        _watchdog.Recovered -= OnWatchdogRecovered;
         _now.Dispose();
         base.Dispose();
     }
@@ -170,9 +178,14 @@ public sealed class HealthReporter : BackgroundService
             outbox = new { depth = _outbox.Depth, dropped = _outbox.Dropped, delivered = _outbox.Delivered },
             mqtt = new { reconnects = _mqtt.Reconnects, session = _mqtt.SessionSeq },
             gpio = _gpio.Status(),
+            watchdog = _watchdog.Status(),
             lastDeployment = last is null ? null : new { model = last.Name, version = last.TargetVersion, state = last.State, reason = last.Reason, updated = last.Updated },
         };
     }
+
+    private void OnWatchdogStalled(object? sender, TimeSpan silent) => PublishNow();
+
+    private void OnWatchdogRecovered(object? sender, EventArgs e) => PublishNow();
 
     private static double? ReadTemperature()
     {

@@ -5,8 +5,9 @@ using Spectre.Console;
 namespace EdgeAgent.Cli.Commands;
 
 /// <summary>
-/// <c>edgectl check</c>: a device self-check from the agent's status: broker connection, desired state, each model's
-/// deployment, the execution provider each model runs on (a fallback is a warning, never silent), the outbox.
+/// <c>edgectl check</c>: a device self-check from the agent's status: broker connection, the reconcile loop's watchdog,
+/// desired state, each model's deployment, the execution provider each model runs on (a fallback is a warning, never
+/// silent), GPIO, the outbox.
 /// </summary>
 internal static class CheckCommand
 {
@@ -46,6 +47,13 @@ internal static class CheckCommand
         checks.Add(broker.GetProperty("connected").GetBoolean()
             ? new("broker", "ok", $"connected to {Text(broker, "url")}")
             : new("broker", "fail", $"not connected to {Text(broker, "url")} ({broker.GetProperty("reconnects")} reconnects so far); the agent keeps serving and buffers telemetry"));
+        if (root.TryGetProperty("watchdog", out var watchdog) && watchdog.ValueKind == JsonValueKind.Object)
+        {
+            checks.Add(Text(watchdog, "state") == "stalled"
+                ? new("reconcile loop", "fail", $"stalled: no progress for {watchdog.GetProperty("lastBeatSecondsAgo")} s (Agent:WatchdogSeconds {watchdog.GetProperty("timeoutSeconds")}); deployments wait and GPIO rule pins are held in their safe state")
+                : new("reconcile loop", "ok", $"making progress (last beat {watchdog.GetProperty("lastBeatSecondsAgo")} s ago)"));
+        }
+
         if (root.TryGetProperty("desiredError", out var desiredError) && desiredError.ValueKind == JsonValueKind.String)
         {
             checks.Add(new("desired state", "warn", $"the latest document was refused: {desiredError.GetString()}"));

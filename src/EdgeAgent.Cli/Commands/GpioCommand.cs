@@ -29,19 +29,21 @@ internal static class GpioCommand
                 return ExitCodes.Ok;
             }
 
-            var mode = root.GetProperty("dryRun").GetBoolean() ? "dry run (pins are logged, not driven)" : "driving pins";
+            var dryRun = root.GetProperty("dryRun").GetBoolean();
+            var mode = dryRun ? "dry run (pins are logged, not driven)" : "driving pins";
             Console.WriteLine(root.GetProperty("available").GetBoolean()
                 ? $"GPIO available, {mode}; status LED: {root.GetProperty("statusLed").GetString()}"
-                : $"GPIO unavailable: {root.GetProperty("error").GetString()}");
-            var table = new Table().AddColumns("pin", "mode", "value", "owner", "error");
+                : $"GPIO unavailable: {Text(root, "error") ?? "-"}");
+            // In dry run no pin is touched: the value is the level the agent would have driven.
+            var table = new Table().AddColumns("pin", "mode", dryRun ? "would be" : "value", "owner", "error");
             foreach (var p in root.GetProperty("pins").EnumerateArray())
             {
                 table.AddRow(
                     p.GetProperty("pin").ToString(),
                     Markup.Escape(p.GetProperty("mode").GetString()!),
-                    Markup.Escape(p.GetProperty("value").GetString() ?? "-"),
+                    Markup.Escape(Text(p, "value") ?? "-"),
                     Markup.Escape(p.GetProperty("owner").GetString()!),
-                    Markup.Escape(p.GetProperty("error").GetString() ?? string.Empty));
+                    Markup.Escape(Text(p, "error") ?? string.Empty));
             }
 
             AnsiConsole.Write(table);
@@ -49,4 +51,8 @@ internal static class GpioCommand
         }));
         return command;
     }
+
+    /// <summary>A string property; the agent leaves null ones out of its JSON (an unknown value, no error).</summary>
+    private static string? Text(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 }

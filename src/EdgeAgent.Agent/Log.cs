@@ -103,4 +103,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5008, Level = LogLevel.Information, Message = "Watchdog: the reconcile loop is making progress again")]
     public static partial void WatchdogRecovered(ILogger logger);
+
+    [LoggerMessage(EventId = 5009, Level = LogLevel.Information, Message = "Status LED (pin {Pin}) shows {Pattern}")]
+    public static partial void StatusLedPattern(ILogger logger, int pin, string pattern);
 }

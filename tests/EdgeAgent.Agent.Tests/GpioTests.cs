@@ -94,7 +94,8 @@ public sealed class GpioTests
         await Wait.UntilAsync(() => driver.WritesTo(5) >= writes + 2, Wait.Default, "LED blinking");
 
         rig.Service<DeploymentStore>().Update("broken", _ => new ModelRecord { Name = "broken", State = DeploymentStates.Failed, Reason = "test" });
-        await Wait.UntilAsync(() => led.Pattern == StatusLed.Error && driver.Value(5) == PinValue.Low, Wait.Default, "LED off (error)");
+        await Wait.UntilAsync(() => led.Pattern == StatusLed.Error && driver.Value(5) == PinValue.Low, Wait.Default, "LED dark between flashes (error)");
+        await Wait.UntilAsync(() => led.Pattern == StatusLed.Error && driver.Value(5) == PinValue.High, Wait.Default, "LED flashing (error), not just off");
     }
 
     [Fact]

@@ -94,7 +94,8 @@ public sealed class GpioPort : IDisposable
         }
     }
 
-    public void Write(int pin, PinValue value)
+    /// <param name="quiet">Do not log the level in dry run (a blinking LED would log several lines a second).</param>
+    public void Write(int pin, PinValue value, bool quiet = false)
     {
         lock (_gate)
         {
@@ -106,7 +107,10 @@ public sealed class GpioPort : IDisposable
             state.Value = value;
             if (DryRun)
             {
-                Log.GpioDryRun(_logger, pin, value, state.Owner);
+                if (!quiet)
+                {
+                    Log.GpioDryRun(_logger, pin, value, state.Owner);
+                }
             }
             else if (_controller is not null && state.Error is null)
             {

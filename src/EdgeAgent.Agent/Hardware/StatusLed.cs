@@ -4,14 +4,16 @@ using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core.Deployment;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EdgeAgent.Agent.Hardware;
 
 /// <summary>
 /// The status LED (<c>Gpio:StatusLedPin</c>): <c>ready</c> steady on; <c>updating</c> slow blink while a deployment is
-/// under way; <c>degraded</c> fast blink while the broker is unreachable; <c>error</c> off while a deployment is Failed
-/// or the reconcile loop is stalled (a watchdog failure).
+/// under way; <c>degraded</c> fast blink while the broker is unreachable; <c>error</c> a double flash every 1.5 s while a
+/// deployment is Failed or the reconcile loop is stalled (a watchdog failure), so that it is not mistaken for a board
+/// without power. Pattern changes are logged; the toggles themselves are not (also not in dry run).
 /// </summary>
 public sealed class StatusLed : BackgroundService
 {
@@ -25,15 +27,19 @@ public sealed class StatusLed : BackgroundService
     private static readonly TimeSpan FastBlink = TimeSpan.FromMilliseconds(125);
     private static readonly TimeSpan Steady = TimeSpan.FromSeconds(1);
 
+    /// <summary>Error: on, off, on, then a long off.</summary>
+    private static readonly TimeSpan[] DoubleFlash = [TimeSpan.FromMilliseconds(150), TimeSpan.FromMilliseconds(150), TimeSpan.FromMilliseconds(150), TimeSpan.FromMilliseconds(1050)];
+
     private readonly GpioPort _port;
     private readonly DeploymentStore _store;
     private readonly MqttSession _mqtt;
     private readonly ReconcileWatchdog _watchdog;
+    private readonly ILogger<StatusLed> _logger;
     private readonly int? _pin;
     private readonly WakeSignal _wake = new();
     private volatile string _pattern = None;
 
-    public StatusLed(GpioPort port, IOptions<GpioOptions> options, DeploymentStore store, MqttSession mqtt, ReconcileWatchdog watchdog)
+    public StatusLed(GpioPort port, IOptions<GpioOptions> options, DeploymentStore store, MqttSession mqtt, ReconcileWatchdog watchdog, ILogger<StatusLed> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(store);
@@ -43,6 +49,7 @@ public sealed class StatusLed : BackgroundService
         _store = store;
         _mqtt = mqtt;
         _watchdog = watchdog;
+        _logger = logger;
         _pin = options.Value.Enabled ? options.Value.StatusLedPin : null;
         if (_pin is { } pin)
         {
@@ -106,11 +113,18 @@ public sealed class StatusLed : BackgroundService
         }
 
         var on = false;
+        var phase = 0;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
                 var pattern = Evaluate();
+                if (!string.Equals(pattern, _pattern, StringComparison.Ordinal))
+                {
+                    Log.StatusLedPattern(_logger, pin, pattern);
+                    phase = 0;
+                }
+
                 _pattern = pattern;
                 TimeSpan wait;
                 switch (pattern)
@@ -128,12 +142,13 @@ public sealed class StatusLed : BackgroundService
                         wait = FastBlink;
                         break;
                     default:
-                        on = false;
-                        wait = Steady;
+                        on = phase % 2 == 0;
+                        wait = DoubleFlash[phase];
+                        phase = (phase + 1) % DoubleFlash.Length;
                         break;
                 }
 
-                _port.Write(pin, on ? PinValue.High : PinValue.Low);
+                _port.Write(pin, on ? PinValue.High : PinValue.Low, quiet: true);
                 await _wake.WaitAsync(wait, stoppingToken);
             }
         }

@@ -1,4 +1,5 @@
 using EdgeAgent.Agent.Api;
+using EdgeAgent.Agent.Capture;
 using EdgeAgent.Agent.Deployment;
 using EdgeAgent.Agent.Hardware;
 using EdgeAgent.Agent.Mqtt;
@@ -54,12 +55,14 @@ public static class AgentHost
         services.AddSingleton<IValidateOptions<TelemetryOptions>, OptionsValidators>();
         services.AddSingleton<IValidateOptions<ServingOptions>, OptionsValidators>();
         services.AddSingleton<IValidateOptions<GpioOptions>, OptionsValidators>();
+        services.AddSingleton<IValidateOptions<CaptureOptions>, OptionsValidators>();
         services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.Section).ValidateOnStart();
         services.AddOptions<MqttOptions>().BindConfiguration(MqttOptions.Section).ValidateOnStart();
         services.AddOptions<TrustOptions>().BindConfiguration(TrustOptions.Section).ValidateOnStart();
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateOnStart();
         services.AddOptions<ServingOptions>().BindConfiguration(ServingOptions.Section).ValidateOnStart();
         services.AddOptions<GpioOptions>().BindConfiguration(GpioOptions.Section).ValidateOnStart();
+        services.AddOptions<CaptureOptions>().BindConfiguration(CaptureOptions.Section).ValidateOnStart();
 
         var lockDirectory = configuration[$"{AgentOptions.Section}:{nameof(AgentOptions.StateDirectory)}"] ?? new AgentOptions().StateDirectory;
         if (!string.IsNullOrWhiteSpace(lockDirectory))
@@ -94,6 +97,10 @@ public static class AgentHost
         services.AddSingleton<IOutputObserver>(sp => sp.GetRequiredService<GpioRules>());
         services.AddSingleton<StatusLed>();
         services.AddSingleton<GpioInputs>();
+        services.AddSingleton<ModelDriftStates>();
+        services.AddSingleton<CaptureStore>();
+        services.AddSingleton<CaptureRecorder>();
+        services.AddSingleton<IInferenceTap>(sp => sp.GetRequiredService<CaptureRecorder>());
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<ModelAdmission>();
         services.PostConfigure<ServingOptions>(o => o.MaxConcurrentRequests = o.MaxConcurrentRequests == 0 ? Environment.ProcessorCount : o.MaxConcurrentRequests);
@@ -114,6 +121,7 @@ public static class AgentHost
         services.AddHostedService(sp => sp.GetRequiredService<GpioRules>());
         services.AddHostedService(sp => sp.GetRequiredService<StatusLed>());
         services.AddHostedService(sp => sp.GetRequiredService<GpioInputs>());
+        services.AddHostedService(sp => sp.GetRequiredService<CaptureRecorder>());
 
         var agent = configuration.GetSection(AgentOptions.Section);
         var socket = agent[nameof(AgentOptions.ApiSocket)] ?? new AgentOptions().ApiSocket;

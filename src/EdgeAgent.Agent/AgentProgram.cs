@@ -202,6 +202,7 @@ public static class AgentProgram
             [Options.TelemetryOptions.Section] = typeof(Options.TelemetryOptions),
             [Options.ServingOptions.Section] = typeof(Options.ServingOptions),
             [Options.GpioOptions.Section] = typeof(Options.GpioOptions),
+            [Options.CaptureOptions.Section] = typeof(Options.CaptureOptions),
         };
         foreach (var section in configuration.GetChildren())
         {
@@ -226,7 +227,7 @@ public static class AgentProgram
         }
 
         // Entries of the Gpio lists: a misspelt rule key (e.g. "Equals" for "EqualTo") is an error too.
-        foreach (var (list, type) in new[] { ("Gpio:Rules", typeof(Options.GpioRule)), ("Gpio:Inputs", typeof(Options.GpioInput)) })
+        foreach (var (list, type) in new[] { ("Gpio:Rules", typeof(Options.GpioRule)), ("Gpio:Inputs", typeof(Options.GpioInput)), ("Capture:LowConfidence", typeof(Options.CaptureLowConfidence)) })
         {
             var known = type.GetProperties().Select(p => p.Name).ToList();
             foreach (var entry in configuration.GetSection(list).GetChildren())
@@ -237,6 +238,11 @@ public static class AgentProgram
                     return $"unknown key {list}:{entry.Key}:{unknown.Key} (known: {string.Join(", ", known)})";
                 }
             }
+        }
+
+        if (configuration.GetSection("Capture:Redact") is { Value: not null } redact)
+        {
+            return $"Capture:Redact must be a list, e.g. [\"{redact.Value}\"]";
         }
 
         if (configuration.GetSection("Trust:PublicKeys") is { Value: not null } single)

@@ -106,4 +106,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5009, Level = LogLevel.Information, Message = "Status LED (pin {Pin}) shows {Pattern}")]
     public static partial void StatusLedPattern(ILogger logger, int pin, string pattern);
+
+    [LoggerMessage(EventId = 6040, Level = LogLevel.Warning, Message = "Capture: a sample of {Model} could not be written ({Error}); it is lost, serving goes on")]
+    public static partial void CaptureWriteFailed(ILogger logger, string model, string error);
 }

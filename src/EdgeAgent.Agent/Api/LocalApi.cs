@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using EdgeAgent.Agent.Capture;
 using EdgeAgent.Agent.Deployment;
 using EdgeAgent.Agent.Hardware;
 using EdgeAgent.Agent.Mqtt;
@@ -72,6 +73,39 @@ public static class LocalApi
             },
             CoreJson.Options));
         app.MapPost("/v1/bundles", InstallAsync);
+        app.MapGet("/v1/capture", (HttpContext context, CaptureStore store) =>
+        {
+            var query = context.Request.Query;
+            string? model = query.TryGetValue("model", out var m) ? m.ToString() : null;
+            if (!TryQueryNumber(query, "after", 0, out var after) || !TryQueryNumber(query, "limit", 500, out var limit) || limit is < 1 or > 10_000)
+            {
+                return Error(400, "after must be a sample id (0 or more) and limit a number from 1 to 10000");
+            }
+
+            var samples = store.Read(model, after, (int)limit);
+            return Results.Json(
+                new
+                {
+                    samples = samples.Select(s => new { id = s.Id, model = s.Model, version = s.Version, at = s.At, reason = s.Reason, data = JsonSerializer.Deserialize<JsonElement>(s.Json) }),
+                    next = samples.Count == 0 ? after : samples[^1].Id,
+                    more = samples.Count == limit,
+                    count = store.Count,
+                    bytes = store.Bytes,
+                    dropped = store.Dropped,
+                },
+                CoreJson.Options);
+        });
+        app.MapDelete("/v1/capture", (HttpContext context, CaptureStore store) =>
+        {
+            var query = context.Request.Query;
+            string? model = query.TryGetValue("model", out var m) ? m.ToString() : null;
+            if (!query.ContainsKey("upTo") || !TryQueryNumber(query, "upTo", 0, out var upTo))
+            {
+                return Error(400, "upTo must be the id of the last sample to delete");
+            }
+
+            return Results.Json(new { deleted = store.Delete(model, upTo), count = store.Count, bytes = store.Bytes });
+        });
         app.MapDelete("/v1/pins/{name}", (string name, DesiredStateInbox desired) =>
             desired.Release(name)
                 ? Results.Json(new { model = name, pinned = false })
@@ -97,6 +131,13 @@ public static class LocalApi
                 }),
                 CoreJson.Options);
         });
+    }
+
+    private static bool TryQueryNumber(IQueryCollection query, string key, long fallback, out long value)
+    {
+        value = fallback;
+        return !query.TryGetValue(key, out var text)
+            || long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
 
     public static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
@@ -288,6 +329,14 @@ public static class LocalApi
         }
     }
 
+    private static object CaptureStatus(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<CaptureOptions>>().Value;
+        var store = services.GetRequiredService<CaptureStore>();
+        var recorder = services.GetRequiredService<CaptureRecorder>();
+        return new { enabled = options.Enabled, samples = store.Count, bytes = store.Bytes, dropped = store.Dropped, captured = recorder.Captured, skipped = recorder.Skipped };
+    }
+
     private static object Status(IServiceProvider services)
     {
         var agent = services.GetRequiredService<IOptions<AgentOptions>>().Value;
@@ -312,6 +361,7 @@ public static class LocalApi
             models = ModelStateReport.Of(store, services.GetRequiredService<DeploymentProgress>(), meter.Totals(), desired, agent.MaxAttempts),
             outbox = new { depth = outbox.Depth, dropped = outbox.Dropped, delivered = outbox.Delivered },
             gpio = services.GetRequiredService<GpioPort>().Status(),
+            capture = CaptureStatus(services),
             watchdog = services.GetRequiredService<ReconcileWatchdog>().Status(),
         };
     }

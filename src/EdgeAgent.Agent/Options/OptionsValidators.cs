@@ -8,7 +8,7 @@ namespace EdgeAgent.Agent.Options;
 /// <summary>Validates every section at start-up; each failure names the config key, e.g. <c>Agent:DeviceId is required</c>.</summary>
 internal sealed class OptionsValidators :
     IValidateOptions<AgentOptions>, IValidateOptions<MqttOptions>, IValidateOptions<TrustOptions>, IValidateOptions<TelemetryOptions>,
-    IValidateOptions<ServingOptions>, IValidateOptions<GpioOptions>
+    IValidateOptions<ServingOptions>, IValidateOptions<GpioOptions>, IValidateOptions<CaptureOptions>
 {
     public ValidateOptionsResult Validate(string? name, AgentOptions options)
     {
@@ -344,4 +344,51 @@ internal sealed class OptionsValidators :
 
     private static ValidateOptionsResult Result(List<string> errors) =>
         errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+
+    public ValidateOptionsResult Validate(string? name, CaptureOptions options)
+    {
+        var errors = new List<string>();
+        if (options.MaxMegabytes < 1)
+        {
+            errors.Add("Capture:MaxMegabytes must be at least 1");
+        }
+
+        if (options.SamplesPerMinute < 1)
+        {
+            errors.Add("Capture:SamplesPerMinute must be at least 1");
+        }
+
+        if (options.MaxSampleKilobytes < 1)
+        {
+            errors.Add("Capture:MaxSampleKilobytes must be at least 1");
+        }
+
+        for (var i = 0; i < options.LowConfidence.Count; i++)
+        {
+            var rule = options.LowConfidence[i];
+            if (string.IsNullOrWhiteSpace(rule.Model) || string.IsNullOrWhiteSpace(rule.Output))
+            {
+                errors.Add($"Capture:LowConfidence:{i} needs Model and Output");
+            }
+
+            if (!double.IsFinite(rule.Below))
+            {
+                errors.Add($"Capture:LowConfidence:{i}:Below must be a number");
+            }
+        }
+
+        foreach (var entry in options.Redact)
+        {
+            var bracket = entry.IndexOf('[', StringComparison.Ordinal);
+            var valid = entry.Length > 0 && (bracket < 0
+                ? !entry.Contains(']', StringComparison.Ordinal)
+                : bracket > 0 && entry.EndsWith(']') && int.TryParse(entry[(bracket + 1)..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _));
+            if (!valid)
+            {
+                errors.Add($"Capture:Redact entry '{entry}' must be an input name (e.g. \"features\") or an input name and element index (e.g. \"features[3]\")");
+            }
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 }

@@ -25,13 +25,16 @@ public sealed class InferenceRunner
     private readonly ModelCatalog _catalog;
     private readonly InferenceMeter _meter;
     private readonly IOutputObserver? _observer;
+    private readonly IInferenceTap[] _taps;
 
     /// <param name="observer">Sees each response's outputs (GPIO rules); asked first whether it watches the model, so a model no rule targets costs a dictionary lookup.</param>
-    public InferenceRunner(ModelCatalog catalog, InferenceMeter meter, IOutputObserver? observer = null)
+    /// <param name="taps">See each served request's inputs and outputs (drift accounting, data capture), each asked first whether it watches the model.</param>
+    public InferenceRunner(ModelCatalog catalog, InferenceMeter meter, IOutputObserver? observer = null, IEnumerable<IInferenceTap>? taps = null)
     {
         _catalog = catalog;
         _meter = meter;
         _observer = observer;
+        _taps = taps?.ToArray() ?? [];
     }
 
     /// <summary>Runs a JSON-only request (no binary tensor data in or out).</summary>
@@ -53,7 +56,7 @@ public sealed class InferenceRunner
         try
         {
             ReadRequest(model, context, request, binary, binaryOutput is not null);
-            var nonFinite = Execute(model, context, request, response, binaryOutput, _observer);
+            var nonFinite = Execute(model, context, request, response, binaryOutput, _observer, _taps);
             _meter.RecordSuccess(model.Name, Stopwatch.GetElapsedTime(started).TotalMicroseconds);
             if (nonFinite)
             {
@@ -120,7 +123,7 @@ public sealed class InferenceRunner
     }
 
     /// <returns>True when an output held NaN or Inf.</returns>
-    private static bool Execute(OnnxModel model, RunContext context, JsonElement request, Utf8JsonWriter response, IBufferWriter<byte>? binaryOutput, IOutputObserver? observer)
+    private static bool Execute(OnnxModel model, RunContext context, JsonElement request, Utf8JsonWriter response, IBufferWriter<byte>? binaryOutput, IOutputObserver? observer, IInferenceTap[] taps)
     {
         var preallocatedFailed = false;
         if (context.OutputsReady && !model.OutputsVary)
@@ -134,6 +137,7 @@ public sealed class InferenceRunner
                     observer.Observe(model.Name, context.OutputNames, context.OutputValues);
                 }
 
+                Tap(taps, model, context, null);
                 return nonFinite;
             }
             catch (OnnxRuntimeException)
@@ -157,12 +161,24 @@ public sealed class InferenceRunner
             observer.Observe(model.Name, context.OutputNames, results);
         }
 
+        Tap(taps, model, context, results);
         if (!model.OutputsVary)
         {
             context.AdoptOutputShapes(results);
         }
 
         return hadNonFinite;
+    }
+
+    private static void Tap(IInferenceTap[] taps, OnnxModel model, RunContext context, IReadOnlyList<OrtValue>? results)
+    {
+        foreach (var tap in taps)
+        {
+            if (tap.Watches(model.Name))
+            {
+                tap.Observe(new InferenceData(model, context, results));
+            }
+        }
     }
 
     /// <summary>Writes the v2 response from ORT-allocated <paramref name="results"/>, or from the context's output slots when null.</summary>

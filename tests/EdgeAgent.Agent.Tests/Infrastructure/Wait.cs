@@ -42,4 +42,22 @@ public static class Wait
         await UntilAsync(() => (value = probe()) is not null, timeout, what);
         return value!;
     }
+
+    /// <summary>Polls an asynchronous probe until it returns a value.</summary>
+    public static async Task<T> ForAsync<T>(Func<Task<T?>> probe, TimeSpan timeout, string what)
+        where T : class
+    {
+        T? value = null;
+        await UntilAsync(async () => (value = await probe()) is not null, timeout, what);
+        return value!;
+    }
+
+    /// <summary>Polls an asynchronous probe until it returns a value (value types).</summary>
+    public static async Task<T> ForValueAsync<T>(Func<Task<T?>> probe, TimeSpan timeout, string what)
+        where T : struct
+    {
+        T? value = null;
+        await UntilAsync(async () => (value = await probe()) is not null, timeout, what);
+        return value!.Value;
+    }
 }

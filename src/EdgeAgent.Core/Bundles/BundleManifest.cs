@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using EdgeAgent.Core.Drift;
 
 namespace EdgeAgent.Core.Bundles;
 
@@ -40,6 +41,9 @@ public sealed record BundleManifest
 
     /// <summary>Acceptance vectors and warm-up runs for staging; null means no vectors and <see cref="BundleAcceptance.DefaultWarmupRuns"/> warm-up runs.</summary>
     [JsonPropertyName("acceptance")] public BundleAcceptance? Acceptance { get; init; }
+
+    /// <summary>Drift baseline (docs/drift.md); null means the model is not monitored for drift. Signed with the rest.</summary>
+    [JsonPropertyName("drift")] public DriftBaseline? Drift { get; init; }
 
     [JsonIgnore] public BundleFileEntry? ModelFile => Files.FirstOrDefault(f => f.Path == Model);
 

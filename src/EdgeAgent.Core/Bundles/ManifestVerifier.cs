@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using EdgeAgent.Core.Drift;
 
 namespace EdgeAgent.Core.Bundles;
 
@@ -307,6 +308,11 @@ public static partial class ManifestVerifier
         if (m.Acceptance is { } acceptance)
         {
             CheckAcceptance(m, acceptance);
+        }
+
+        if (m.Drift is { } drift && DriftBaselineRules.FindViolation(drift, [.. (m.Inputs ?? []).Select(t => t.Name)], [.. (m.Outputs ?? []).Select(t => t.Name)]) is { } violation)
+        {
+            throw new BundleRejectedException(RejectionReason.MalformedManifest, $"drift baseline: {violation}");
         }
     }
 

@@ -1,0 +1,108 @@
+using EdgeAgent.Core.Drift;
+
+namespace EdgeAgent.Core.Tests.Drift;
+
+public sealed class DriftTrackerTests
+{
+    // One feature with two equal bins around 0: a window's share above 0 moves KS directly (ks = |share − 0.5|).
+    private static readonly DriftBaseline Baseline = new()
+    {
+        Samples = 1000,
+        Features = [new DriftDistribution { Name = "x[0]", Input = "x", Index = 0, Statistic = DriftStatistic.Value, Edges = [0.0], Proportions = [0.5, 0.5] }],
+        Outputs = [],
+        Thresholds = new DriftThresholds { Psi = new(100, 100), Js = new(100, 100), Ks = new(0.20, 0.10) },
+    };
+
+    private static DriftWindowCounts Window(int below, int above) => new([new DriftBinCounts([below, above], 0)], []);
+
+    [Fact]
+    public void A_window_at_the_raise_threshold_raises_drift()
+    {
+        var tracker = new DriftTracker(Baseline);
+
+        var report = tracker.Evaluate(Window(30, 70)); // ks 0.20
+
+        Assert.Equal(DriftState.Drift, report.State);
+        Assert.Equal(DriftState.Ok, report.PreviousState);
+        Assert.True(report.Changed);
+        Assert.Equal(DriftState.Drift, tracker.State);
+        Assert.Equal(DriftState.Drift, report.Features[0].State);
+    }
+
+    [Fact]
+    public void Drift_holds_between_the_clear_and_raise_thresholds()
+    {
+        var tracker = new DriftTracker(Baseline);
+        tracker.Evaluate(Window(20, 80));
+
+        var report = tracker.Evaluate(Window(35, 65)); // ks 0.15: below raise, not below clear
+
+        Assert.Equal(DriftState.Drift, report.State);
+        Assert.False(report.Changed);
+    }
+
+    [Fact]
+    public void Ok_holds_between_the_clear_and_raise_thresholds()
+    {
+        var tracker = new DriftTracker(Baseline);
+
+        var report = tracker.Evaluate(Window(35, 65));
+
+        Assert.Equal(DriftState.Ok, report.State);
+        Assert.False(report.Changed);
+    }
+
+    [Fact]
+    public void Drift_clears_only_below_the_clear_threshold()
+    {
+        var tracker = new DriftTracker(Baseline);
+        tracker.Evaluate(Window(20, 80));
+
+        var report = tracker.Evaluate(Window(45, 55)); // ks 0.05
+
+        Assert.Equal(DriftState.Ok, report.State);
+        Assert.Equal(DriftState.Drift, report.PreviousState);
+        Assert.True(report.Changed);
+    }
+
+    [Fact]
+    public void A_window_with_too_few_values_is_insufficient_and_changes_nothing()
+    {
+        var tracker = new DriftTracker(Baseline, minSamples: 50);
+        tracker.Evaluate(Window(20, 80));
+
+        var report = tracker.Evaluate(Window(49, 0));
+
+        Assert.Equal(DriftState.Insufficient, report.State);
+        Assert.Equal(DriftState.Insufficient, report.Features[0].State);
+        Assert.False(report.Changed);
+        Assert.Equal(DriftState.Drift, tracker.State);
+        Assert.Equal(1.0 - 0.5, report.Features[0].Ks!.Value, 1e-12);
+    }
+
+    [Fact]
+    public void An_empty_window_reports_no_statistics()
+    {
+        var report = new DriftTracker(Baseline).Evaluate(Window(0, 0));
+
+        Assert.Equal(DriftState.Insufficient, report.State);
+        Assert.Null(report.Features[0].Psi);
+        Assert.Equal(0, report.Count);
+    }
+
+    [Fact]
+    public void The_model_is_in_drift_while_any_entry_is()
+    {
+        var two = Baseline with
+        {
+            Outputs = [new DriftDistribution { Name = "label", Output = "label", Statistic = DriftStatistic.Class, Classes = [0, 1], Proportions = [0.5, 0.5] }],
+        };
+        var tracker = new DriftTracker(two);
+
+        var report = tracker.Evaluate(new DriftWindowCounts([new DriftBinCounts([50, 50], 0)], [new DriftBinCounts([10, 90, 0], 0)]));
+
+        Assert.Equal(DriftState.Ok, report.Features[0].State);
+        Assert.Equal(DriftState.Drift, report.Outputs[0].State);
+        Assert.Equal(DriftState.Drift, report.State);
+    }
+}

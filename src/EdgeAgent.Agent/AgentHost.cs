@@ -1,6 +1,7 @@
 using EdgeAgent.Agent.Api;
 using EdgeAgent.Agent.Capture;
 using EdgeAgent.Agent.Deployment;
+using EdgeAgent.Agent.Drift;
 using EdgeAgent.Agent.Hardware;
 using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
@@ -56,6 +57,7 @@ public static class AgentHost
         services.AddSingleton<IValidateOptions<ServingOptions>, OptionsValidators>();
         services.AddSingleton<IValidateOptions<GpioOptions>, OptionsValidators>();
         services.AddSingleton<IValidateOptions<CaptureOptions>, OptionsValidators>();
+        services.AddSingleton<IValidateOptions<DriftOptions>, OptionsValidators>();
         services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.Section).ValidateOnStart();
         services.AddOptions<MqttOptions>().BindConfiguration(MqttOptions.Section).ValidateOnStart();
         services.AddOptions<TrustOptions>().BindConfiguration(TrustOptions.Section).ValidateOnStart();
@@ -63,6 +65,7 @@ public static class AgentHost
         services.AddOptions<ServingOptions>().BindConfiguration(ServingOptions.Section).ValidateOnStart();
         services.AddOptions<GpioOptions>().BindConfiguration(GpioOptions.Section).ValidateOnStart();
         services.AddOptions<CaptureOptions>().BindConfiguration(CaptureOptions.Section).ValidateOnStart();
+        services.AddOptions<DriftOptions>().BindConfiguration(DriftOptions.Section).ValidateOnStart();
 
         var lockDirectory = configuration[$"{AgentOptions.Section}:{nameof(AgentOptions.StateDirectory)}"] ?? new AgentOptions().StateDirectory;
         if (!string.IsNullOrWhiteSpace(lockDirectory))
@@ -101,6 +104,8 @@ public static class AgentHost
         services.AddSingleton<CaptureStore>();
         services.AddSingleton<CaptureRecorder>();
         services.AddSingleton<IInferenceTap>(sp => sp.GetRequiredService<CaptureRecorder>());
+        services.AddSingleton<DriftMonitor>();
+        services.AddSingleton<IInferenceTap>(sp => sp.GetRequiredService<DriftMonitor>());
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<ModelAdmission>();
         services.PostConfigure<ServingOptions>(o => o.MaxConcurrentRequests = o.MaxConcurrentRequests == 0 ? Environment.ProcessorCount : o.MaxConcurrentRequests);
@@ -122,6 +127,7 @@ public static class AgentHost
         services.AddHostedService(sp => sp.GetRequiredService<StatusLed>());
         services.AddHostedService(sp => sp.GetRequiredService<GpioInputs>());
         services.AddHostedService(sp => sp.GetRequiredService<CaptureRecorder>());
+        services.AddHostedService(sp => sp.GetRequiredService<DriftMonitor>());
 
         var agent = configuration.GetSection(AgentOptions.Section);
         var socket = agent[nameof(AgentOptions.ApiSocket)] ?? new AgentOptions().ApiSocket;

@@ -203,6 +203,7 @@ public static class AgentProgram
             [Options.ServingOptions.Section] = typeof(Options.ServingOptions),
             [Options.GpioOptions.Section] = typeof(Options.GpioOptions),
             [Options.CaptureOptions.Section] = typeof(Options.CaptureOptions),
+            [Options.DriftOptions.Section] = typeof(Options.DriftOptions),
         };
         foreach (var section in configuration.GetChildren())
         {

@@ -109,4 +109,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6040, Level = LogLevel.Warning, Message = "Capture: a sample of {Model} could not be written ({Error}); it is lost, serving goes on")]
     public static partial void CaptureWriteFailed(ILogger logger, string model, string error);
+
+    [LoggerMessage(EventId = 6041, Level = LogLevel.Warning, Message = "Drift: {Model} {Version} went from {Previous} to {State} (worst: {Worst})")]
+    public static partial void DriftStateChanged(ILogger logger, string model, string version, string previous, string state, string worst);
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using EdgeAgent.Agent.Capture;
 using EdgeAgent.Agent.Deployment;
+using EdgeAgent.Agent.Drift;
 using EdgeAgent.Agent.Hardware;
 using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
@@ -362,6 +363,7 @@ public static class LocalApi
             outbox = new { depth = outbox.Depth, dropped = outbox.Dropped, delivered = outbox.Delivered },
             gpio = services.GetRequiredService<GpioPort>().Status(),
             capture = CaptureStatus(services),
+            drift = services.GetRequiredService<DriftMonitor>().Status(),
             watchdog = services.GetRequiredService<ReconcileWatchdog>().Status(),
         };
     }

@@ -336,9 +336,11 @@ public sealed class ReconcileLoop : BackgroundService
     }
 
     /// <summary>An ONNX Runtime session with the configured options; a provider fallback is logged (and shown in health).</summary>
-    private OnnxModel LoadModel(string name, string version, string path)
+    private OnnxModel LoadModel(BundleManifest manifest, string path)
     {
-        var model = OnnxModel.Load(name, version, path, _serving);
+        var model = OnnxModel.Load(manifest.Name, manifest.Version, path, _serving);
+        model.DriftBaseline = manifest.Drift;
+        var (name, version) = (manifest.Name, manifest.Version);
         if (model.ProviderFallback is { } fallback)
         {
             Log.ProviderFallback(_logger, name, version, model.ExecutionProvider, fallback);
@@ -354,7 +356,7 @@ public sealed class ReconcileLoop : BackgroundService
         {
             var (manifest, envelope) = _installer.TryInstalled(name, version, revert: true)
                 ?? throw new IOException($"{_bundles.VersionDirectory(name, version)} is missing");
-            var model = LoadModel(name, version, _bundles.FilePath(name, version, manifest.ModelFile!));
+            var model = LoadModel(manifest, _bundles.FilePath(name, version, manifest.ModelFile!));
             _catalog.Activate(model);
             _meter.Track(name, version);
             Log.Recovered(_logger, name, version);
@@ -418,7 +420,7 @@ public sealed class ReconcileLoop : BackgroundService
             var (manifest, envelope) = _installer.TryInstalled(name, version, revert: false) ?? await FetchAsync(name, version, cancellationToken);
 
             Transition(name, version, DeploymentStates.Staging);
-            var model = LoadModel(name, version, _bundles.FilePath(name, version, manifest.ModelFile!));
+            var model = LoadModel(manifest, _bundles.FilePath(name, version, manifest.ModelFile!));
             FaultInjection.Hit("loaded");
             try
             {
@@ -628,7 +630,7 @@ public sealed class ReconcileLoop : BackgroundService
         try
         {
             var (manifest, _) = _installer.TryInstalled(name, version, revert: true)!.Value;
-            var model = LoadModel(name, version, _bundles.FilePath(name, version, manifest.ModelFile!));
+            var model = LoadModel(manifest, _bundles.FilePath(name, version, manifest.ModelFile!));
             _meter.EndProbation(name);
             _baselines.TryRemove(name, out _);
             _catalog.Activate(model);

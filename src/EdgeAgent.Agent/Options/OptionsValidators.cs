@@ -8,7 +8,8 @@ namespace EdgeAgent.Agent.Options;
 /// <summary>Validates every section at start-up; each failure names the config key, e.g. <c>Agent:DeviceId is required</c>.</summary>
 internal sealed class OptionsValidators :
     IValidateOptions<AgentOptions>, IValidateOptions<MqttOptions>, IValidateOptions<TrustOptions>, IValidateOptions<TelemetryOptions>,
-    IValidateOptions<ServingOptions>, IValidateOptions<GpioOptions>, IValidateOptions<CaptureOptions>
+    IValidateOptions<ServingOptions>, IValidateOptions<GpioOptions>, IValidateOptions<CaptureOptions>,
+    IValidateOptions<DriftOptions>
 {
     public ValidateOptionsResult Validate(string? name, AgentOptions options)
     {
@@ -387,6 +388,22 @@ internal sealed class OptionsValidators :
             {
                 errors.Add($"Capture:Redact entry '{entry}' must be an input name (e.g. \"features\") or an input name and element index (e.g. \"features[3]\")");
             }
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, DriftOptions options)
+    {
+        var errors = new List<string>();
+        if (!(options.WindowSeconds >= 1 && options.WindowSeconds <= 86400))
+        {
+            errors.Add("Drift:WindowSeconds must be between 1 and 86400");
+        }
+
+        if (options.MinSamples < 1)
+        {
+            errors.Add("Drift:MinSamples must be at least 1");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -9,6 +9,12 @@ public sealed class ModelCatalog : IDisposable
 
     public IReadOnlyCollection<OnnxModel> Active => [.. _active.Values];
 
+    /// <summary>A version went into its slot (raised after the swap, on the activating thread).</summary>
+    public event Action<OnnxModel>? Activated;
+
+    /// <summary>A model left its slot and serves no more.</summary>
+    public event Action<string>? Unloaded;
+
     public bool Contains(string name) => _active.ContainsKey(name);
 
     /// <summary>Leases the active session of <paramref name="name"/>; false when none serves. Release the lease when done.</summary>
@@ -45,6 +51,8 @@ public sealed class ModelCatalog : IDisposable
         {
             previous.Retire();
         }
+
+        Activated?.Invoke(model);
     }
 
     public void Unload(string name)
@@ -52,6 +60,7 @@ public sealed class ModelCatalog : IDisposable
         if (_active.TryRemove(name, out var old))
         {
             old.Retire();
+            Unloaded?.Invoke(name);
         }
     }
 

@@ -57,6 +57,9 @@ public sealed class OnnxModel : IDisposable
 
     public IReadOnlyList<string> OutputNames { get; }
 
+    /// <summary>The drift baseline of the bundle this version came from (null: not monitored for drift).</summary>
+    public Core.Drift.DriftBaseline? DriftBaseline { get; internal set; }
+
     internal IReadOnlyDictionary<string, NodeMetadata> InputMetadata { get; }
 
     internal IReadOnlyDictionary<string, NodeMetadata> OutputMetadata { get; }

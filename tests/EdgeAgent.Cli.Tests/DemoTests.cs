@@ -21,6 +21,15 @@ public sealed class DemoTests
         Assert.Equal(inferences, root.GetProperty("inferencesInMetrics").GetInt64());
         Assert.Empty(root.GetProperty("errors").EnumerateArray());
         Assert.True(root.GetProperty("agreement").GetDouble() > 0.9, "the sample model classifies the simulated sensor correctly");
+
+        // The sensor mounting loosens for a while: the drift monitor raises an alert naming the features that moved,
+        // and clears it once the readings are healthy again.
+        var alerts = root.GetProperty("driftAlerts").EnumerateArray().ToList();
+        Assert.True(alerts.Count >= 2, root.GetProperty("driftAlerts").ToString());
+        Assert.Equal("drift", alerts[0].GetProperty("state").GetString());
+        Assert.Contains("features[0]", alerts[0].GetProperty("drifted").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("ok", alerts[^1].GetProperty("state").GetString());
+        Assert.True(alerts[0].GetProperty("atSeconds").GetDouble() >= root.GetProperty("shift").GetProperty("fromSeconds").GetDouble());
     }
 
     [Fact]

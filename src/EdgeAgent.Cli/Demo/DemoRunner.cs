@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using EdgeAgent.Agent;
 using EdgeAgent.Agent.Telemetry;
+using EdgeAgent.Agent.Drift;
 using EdgeAgent.Core.Bundles;
+using EdgeAgent.Core.Drift;
 using EdgeAgent.Core.Telemetry;
 using EdgeAgent.Fleet.Bundles;
 using EdgeAgent.Fleet.Keys;
@@ -54,6 +56,14 @@ internal sealed class DemoRunner
     private double _lastCpu;
     private long _outboxDepth;
     private double _trafficSeconds;
+    private long _rows;
+    private long _shiftedRows;
+    private long _shiftedAgreements;
+    private long _driftWindows;
+    private string _driftState = "-";
+    private (double From, double To)? _shift;
+    private long _trafficStarted;
+    private readonly List<object> _driftAlerts = [];
 
     public DemoRunner(Settings settings) => _settings = settings;
 
@@ -88,6 +98,9 @@ internal sealed class DemoRunner
                 ["Trust:PublicKeys:0"] = publicKey,
                 ["Telemetry:WindowSeconds"] = "2",
                 ["Telemetry:HealthIntervalSeconds"] = "2",
+                ["Drift:WindowSeconds"] = "1",
+                ["Drift:MinSamples"] = "100",
+                ["Capture:Enabled"] = "true",
             }).Build();
             var agent = AgentHost.Build(configuration, logging =>
             {
@@ -145,6 +158,16 @@ internal sealed class DemoRunner
             resource.CopyTo(file);
         }
 
+        // The drift baseline: 4,000 readings of the healthy sensor, as a training set would hold them.
+        var sensor = new SensorSimulator(seed: 4000);
+        var rows = Enumerable.Range(0, 4000).Select(_ => sensor.Next(shifted: false, out _)).ToArray();
+        var baseline = new DriftBaseline
+        {
+            Samples = rows.Length,
+            Features = [.. Enumerable.Range(0, SensorSimulator.Features).Select(i => DriftBaselineBuilder.Build(
+                new DriftFeatureSpec(DriftFeatureSpec.ElementName("features", i), "features", IsOutput: false, i, DriftStatistic.Value),
+                [.. rows.Select(r => r[i])]))],
+        };
         using var key = SigningKeys.LoadPrivate(keys.PrivateKeyPath);
         var result = BundleBuilder.Create(new BundleBuilder.Request
         {
@@ -152,6 +175,7 @@ internal sealed class DemoRunner
             Name = ModelName,
             Version = ModelVersion,
             Keys = [key],
+            Drift = baseline,
             OutPath = Path.Combine(work, $"{ModelName}-{ModelVersion}.edgebundle"),
         });
         _bundleBytes = result.Manifest.TotalLength;
@@ -181,13 +205,23 @@ internal sealed class DemoRunner
         using var client = new AgentApiClient(socket);
         var simulator = new SensorSimulator(seed: 20261126);
         var started = Stopwatch.GetTimestamp();
+        Interlocked.Exchange(ref _trafficStarted, started);
         var deadline = _settings.Duration is { } d ? started + (long)(d.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+
+        // A loosened sensor mounting for a while: from 25% to 55% of the run, or 20-35 s of every minute until Ctrl-C.
+        if (_settings.Duration is { } total)
+        {
+            _shift = (total.TotalSeconds * 0.25, total.TotalSeconds * 0.55);
+        }
+
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / _settings.RequestsPerSecond));
         try
         {
             while (Stopwatch.GetTimestamp() < deadline && await timer.WaitForNextTickAsync(cancellationToken))
             {
-                await InferOnceAsync(client, simulator, cancellationToken);
+                var t = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                var shifted = _shift is { } s ? t >= s.From && t < s.To : t % 60 is >= 20 and < 35;
+                await InferOnceAsync(client, simulator, shifted, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -198,15 +232,18 @@ internal sealed class DemoRunner
         _trafficSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         _phase = "flushing metrics";
         agent.GetRequiredService<MetricsWindowService>().Flush();
+        agent.GetRequiredService<DriftMonitor>().CloseWindows();
         var expected = Interlocked.Read(ref _inferences);
         using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         await WaitUntilAsync(() => Interlocked.Read(ref _inferencesInMetrics) >= expected && Interlocked.Read(ref _healthReports) > 0, TimeSpan.FromSeconds(15), grace.Token);
         _phase = "done";
     }
 
-    private async Task InferOnceAsync(AgentApiClient client, SensorSimulator simulator, CancellationToken cancellationToken)
+    private async Task InferOnceAsync(AgentApiClient client, SensorSimulator simulator, bool shifted, CancellationToken cancellationToken)
     {
-        var body = simulator.NextRequest(out var trueClass);
+        // Each request carries a burst of readings, as a sensor gateway would send them.
+        var classes = new int[8];
+        var body = simulator.NextRequest(shifted, classes);
         var t0 = Stopwatch.GetTimestamp();
         var (status, response) = await client.SendAsync(HttpMethod.Post, $"/v2/models/{ModelName}/infer", body, cancellationToken);
         _latency.Record(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
@@ -221,18 +258,38 @@ internal sealed class DemoRunner
         using var doc = JsonDocument.Parse(response);
         foreach (var output in doc.RootElement.GetProperty("outputs").EnumerateArray())
         {
-            if (output.GetProperty("name").GetString() == "label")
+            if (output.GetProperty("name").GetString() != "label")
             {
-                var label = output.GetProperty("data")[0].GetInt32();
+                continue;
+            }
+
+            var r = 0;
+            foreach (var value in output.GetProperty("data").EnumerateArray())
+            {
+                var label = value.GetInt32();
                 if (label is >= 0 and < 3)
                 {
                     Interlocked.Increment(ref _predicted[label]);
                 }
 
-                if (label == trueClass)
+                if (shifted)
                 {
-                    Interlocked.Increment(ref _agreements);
+                    Interlocked.Increment(ref _shiftedRows);
+                    if (label == classes[r])
+                    {
+                        Interlocked.Increment(ref _shiftedAgreements);
+                    }
                 }
+                else
+                {
+                    Interlocked.Increment(ref _rows);
+                    if (label == classes[r])
+                    {
+                        Interlocked.Increment(ref _agreements);
+                    }
+                }
+
+                r++;
             }
         }
     }
@@ -263,6 +320,13 @@ internal sealed class DemoRunner
                 case "events":
                     Interlocked.Increment(ref _events);
                     break;
+                case "drift":
+                    foreach (var record in root.ValueKind == JsonValueKind.Array ? [.. root.EnumerateArray()] : root.TryGetProperty("records", out var batch) ? [.. batch.EnumerateArray()] : new[] { root })
+                    {
+                        OnDrift(record);
+                    }
+
+                    break;
                 case "reported":
                     foreach (var model in root.GetProperty("models").EnumerateArray())
                     {
@@ -280,6 +344,39 @@ internal sealed class DemoRunner
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             AddError($"unreadable message on {topic}: {ex.Message}");
+        }
+    }
+
+    private void OnDrift(JsonElement record)
+    {
+        var state = record.GetProperty("state").GetString() ?? "-";
+        if (record.GetProperty("kind").GetString() == "alert")
+        {
+            var drifted = record.GetProperty("features").EnumerateArray()
+                .Where(f => f.GetProperty("state").GetString() == "drift")
+                .Select(f => f.GetProperty("name").GetString())
+                .ToList();
+            lock (_gate)
+            {
+                _driftAlerts.Add(new
+                {
+                    atSeconds = Math.Round(Stopwatch.GetElapsedTime(Interlocked.Read(ref _trafficStarted)).TotalSeconds, 1),
+                    state,
+                    previousState = record.GetProperty("previousState").GetString(),
+                    seq = record.GetProperty("seq").GetInt64(),
+                    drifted,
+                });
+            }
+
+            _driftState = state;
+        }
+        else
+        {
+            Interlocked.Increment(ref _driftWindows);
+            if (state != "insufficient")
+            {
+                _driftState = state;
+            }
         }
     }
 
@@ -332,7 +429,16 @@ internal sealed class DemoRunner
         var stateColour = _modelState switch { "Active" => "green", "Failed" => "red", _ => "yellow" };
         table.AddRow("rollout", $"[{stateColour}]{Markup.Escape(_modelState)}[/] {Markup.Escape(_modelVersion ?? string.Empty)} {Markup.Escape(_modelReason ?? string.Empty)}");
         table.AddRow("inference", string.Create(CultureInfo.InvariantCulture, $"{inferences} ok, {Interlocked.Read(ref _inferenceErrors)} failed, p50 {_latency.Quantile(0.5) / 1000:0.00} ms, p95 {_latency.Quantile(0.95) / 1000:0.00} ms (client side, over the unix socket)"));
-        table.AddRow("predictions", $"normal {Interlocked.Read(ref _predicted[0])}, warning {Interlocked.Read(ref _predicted[1])}, fault {Interlocked.Read(ref _predicted[2])} — agrees with the simulated state {(inferences == 0 ? 0 : 100.0 * Interlocked.Read(ref _agreements) / inferences):0.0}%");
+        var rows = Interlocked.Read(ref _rows);
+        table.AddRow("predictions", $"normal {Interlocked.Read(ref _predicted[0])}, warning {Interlocked.Read(ref _predicted[1])}, fault {Interlocked.Read(ref _predicted[2])} — agrees with the simulated state {(rows == 0 ? 0 : 100.0 * Interlocked.Read(ref _agreements) / rows):0.0}% (healthy sensor)");
+        int alerts;
+        lock (_gate)
+        {
+            alerts = _driftAlerts.Count;
+        }
+
+        var driftColour = _driftState switch { "ok" => "green", "drift" => "red", _ => "yellow" };
+        table.AddRow("drift", $"[{driftColour}]{Markup.Escape(_driftState)}[/], {Interlocked.Read(ref _driftWindows)} window(s) judged, {alerts} alert(s){(_shift is { } s ? string.Create(CultureInfo.InvariantCulture, $"; the sensor mounting loosens at {s.From:0.#} s and is fixed at {s.To:0.#} s of traffic") : "; the sensor mounting loosens 20-35 s into every minute")}");
         table.AddRow("metrics", $"{Interlocked.Read(ref _metricsDelivered)} window record(s) on the broker (last seq {Interlocked.Read(ref _lastMetricsSeq)}), {Interlocked.Read(ref _inferencesInMetrics)} inferences counted");
         table.AddRow("health", string.Create(CultureInfo.InvariantCulture, $"{Interlocked.Read(ref _healthReports)} heartbeat(s); agent RSS {_lastRssMb:0} MiB, CPU {_lastCpu:0.0}%, outbox depth {_outboxDepth}"));
         table.AddRow("events", $"{Interlocked.Read(ref _events)} deployment event(s)");
@@ -365,7 +471,12 @@ internal sealed class DemoRunner
             healthReports = Interlocked.Read(ref _healthReports),
             events = Interlocked.Read(ref _events),
             predictions = new { normal = _predicted[0], warning = _predicted[1], fault = _predicted[2] },
-            agreement = inferences == 0 ? 0 : Math.Round((double)Interlocked.Read(ref _agreements) / inferences, 4),
+            agreement = Interlocked.Read(ref _rows) == 0 ? 0 : Math.Round((double)Interlocked.Read(ref _agreements) / Interlocked.Read(ref _rows), 4),
+            shiftedAgreement = Interlocked.Read(ref _shiftedRows) == 0 ? 0 : Math.Round((double)Interlocked.Read(ref _shiftedAgreements) / Interlocked.Read(ref _shiftedRows), 4),
+            readingsPerRequest = 8,
+            shift = _shift is { } shiftWindow ? new { fromSeconds = Math.Round(shiftWindow.From, 1), toSeconds = Math.Round(shiftWindow.To, 1) } : null,
+            driftWindows = Interlocked.Read(ref _driftWindows),
+            driftAlerts = DriftAlerts(),
             latencyMs = new { p50 = Math.Round(_latency.Quantile(0.5) / 1000, 3), p95 = Math.Round(_latency.Quantile(0.95) / 1000, 3), p99 = Math.Round(_latency.Quantile(0.99) / 1000, 3) },
             requestsPerSecond = _trafficSeconds > 0 ? Math.Round(inferences / _trafficSeconds, 1) : 0,
             bundle = new { name = ModelName, version = ModelVersion, bytes = _bundleBytes, chunks = _bundleChunks },
@@ -379,11 +490,19 @@ internal sealed class DemoRunner
         else
         {
             Console.WriteLine(ok
-                ? $"demo OK: {ModelName} {_modelVersion} Active, {inferences} inferences served, {summary.metricsDelivered} metrics records and {summary.healthReports} health reports delivered over MQTT"
+                ? $"demo OK: {ModelName} {_modelVersion} Active, {inferences} inferences served, {summary.metricsDelivered} metrics records and {summary.healthReports} health reports delivered over MQTT, {summary.driftAlerts.Count} drift alert(s)"
                 : $"demo FAILED: {string.Join("; ", errors.DefaultIfEmpty($"model {_modelState}, {inferences} inferences, {summary.metricsDelivered} metrics, {summary.healthReports} health reports"))}");
         }
 
         return ok ? ExitCodes.Ok : ExitCodes.DemoFailed;
+    }
+
+    private List<object> DriftAlerts()
+    {
+        lock (_gate)
+        {
+            return [.. _driftAlerts];
+        }
     }
 
     private void AddError(string message)

@@ -3,9 +3,15 @@ using System.Text;
 
 namespace EdgeAgent.Cli.Demo;
 
-/// <summary>Simulated vibration sensor: feature vectors for the sample model, mostly normal, sometimes warning or fault.</summary>
+/// <summary>
+/// Simulated vibration sensor: feature vectors for the sample model, mostly normal, sometimes warning or fault. A
+/// "shifted" sensor (a loosened mounting: more energy, higher frequencies) produces the same classes with a different
+/// distribution, which the agent's drift monitor must notice.
+/// </summary>
 internal sealed class SensorSimulator
 {
+    public const int Features = 8;
+
     // rms, peak, crest factor, kurtosis, skewness, dominant frequency (kHz), low-band energy, high-band energy
     private static readonly double[][] Centers =
     [
@@ -20,16 +26,38 @@ internal sealed class SensorSimulator
 
     public SensorSimulator(int seed) => _random = new Random(seed);
 
-    /// <summary>An Open Inference Protocol request with one sample; returns the class the sample was drawn from.</summary>
-    public byte[] NextRequest(out int trueClass)
+    /// <summary>One reading; <paramref name="trueClass"/> is the state it was drawn from.</summary>
+    public double[] Next(bool shifted, out int trueClass)
     {
         var roll = _random.NextDouble();
         trueClass = roll < 0.8 ? 0 : roll < 0.95 ? 1 : 2;
-        var sb = new StringBuilder("{\"inputs\":[{\"name\":\"features\",\"shape\":[1,8],\"datatype\":\"FP32\",\"data\":[");
-        for (var i = 0; i < 8; i++)
+        var row = new double[Features];
+        for (var i = 0; i < Features; i++)
         {
-            var value = Centers[trueClass][i] + (Gaussian() * Spread[i]);
-            sb.Append(i == 0 ? string.Empty : ",").Append(value.ToString("0.####", CultureInfo.InvariantCulture));
+            row[i] = Centers[trueClass][i] + (Gaussian() * Spread[i]);
+        }
+
+        if (shifted)
+        {
+            row[0] = (row[0] * 1.4) + 0.2;
+            row[5] += 0.15;
+            row[7] += 0.12;
+        }
+
+        return row;
+    }
+
+    /// <summary>An Open Inference Protocol request with <paramref name="classes"/>.Length readings; fills in the class of each.</summary>
+    public byte[] NextRequest(bool shifted, int[] classes)
+    {
+        var sb = new StringBuilder($"{{\"inputs\":[{{\"name\":\"features\",\"shape\":[{classes.Length},{Features}],\"datatype\":\"FP32\",\"data\":[");
+        for (var r = 0; r < classes.Length; r++)
+        {
+            var row = Next(shifted, out classes[r]);
+            for (var i = 0; i < Features; i++)
+            {
+                sb.Append(r == 0 && i == 0 ? string.Empty : ",").Append(row[i].ToString("0.####", CultureInfo.InvariantCulture));
+            }
         }
 
         sb.Append("]}]}");

@@ -106,4 +106,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5009, Level = LogLevel.Information, Message = "Status LED (pin {Pin}) shows {Pattern}")]
     public static partial void StatusLedPattern(ILogger logger, int pin, string pattern);
+
+    [LoggerMessage(EventId = 6020, Level = LogLevel.Warning, Message = "The retained status said offline for the older session {OldSeq}; published the birth of session {Seq} again")]
+    public static partial void LateOfflineSuperseded(ILogger logger, long oldSeq, long seq);
 }

@@ -171,4 +171,30 @@ public sealed class TelemetryTests
             Wait.Default,
             "a new birth with a higher seq");
     }
+
+    [Fact]
+    public async Task A_late_will_of_an_older_session_is_recognisable_by_seq_and_the_device_publishes_its_birth_again()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        var birth = await Wait.ForAsync(() => rig.LastMessage("status"), Wait.Default, "birth");
+        var current = Core.Mqtt.DeviceStatus.TryParse(System.Text.Encoding.UTF8.GetBytes(birth.RootElement.GetRawText()))!;
+        Assert.True(current.IsOnline);
+
+        // What a broker that noticed the previous connection's death late would publish: that session's will, retained.
+        var lateWill = System.Text.Encoding.UTF8.GetBytes($$"""{"state":"offline","deviceId":"{{AgentRig.DeviceId}}","seq":{{current.Seq - 1}}}""");
+        await rig.PublishRawAsync($"edgeagent/v1/devices/{AgentRig.DeviceId}/status", lateWill);
+
+        // A consumer following the rule ignores it ...
+        Assert.False(Core.Mqtt.DeviceStatus.TryParse(lateWill)!.Supersedes(current));
+
+        // ... and the device puts its birth back, so the retained status a later consumer reads is right too.
+        await Wait.UntilAsync(
+            () => rig.Messages("status").SkipWhile(s => s.RootElement.GetProperty("state").GetString() != "offline")
+                .Any(s => s.RootElement.GetProperty("state").GetString() == "online" && s.RootElement.GetProperty("seq").GetInt64() == current.Seq),
+            Wait.Default,
+            "the birth of the current session published again after the late will");
+        var retained = await rig.Operator!.ReadRetainedAsync($"edgeagent/v1/devices/{AgentRig.DeviceId}/status", TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        Assert.Equal(current, Core.Mqtt.DeviceStatus.TryParse(retained));
+        Assert.Contains(rig.Logs, l => l.Contains($"offline for the older session {current.Seq - 1}", StringComparison.Ordinal));
+    }
 }

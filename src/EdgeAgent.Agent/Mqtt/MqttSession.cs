@@ -38,6 +38,7 @@ public sealed class MqttSession : BackgroundService
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _standingGate = new();
     private bool _standingSubscribed;
+    private volatile bool _stopping;
     private long _reconnects;
     private long _connects;
 
@@ -55,6 +56,9 @@ public sealed class MqttSession : BackgroundService
         _client = _factory.CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
         _client.DisconnectedAsync += OnDisconnectedAsync;
+
+        // The device watches its own retained status: a late will of an older session must not leave it "offline".
+        _standing[Topics.Status(_agent.DeviceId)] = OnOwnStatus;
     }
 
     /// <summary>Largest MQTT packet the agent accepts (MQTT 5 Maximum Packet Size): a chunk or envelope plus headers.</summary>
@@ -156,7 +160,7 @@ public sealed class MqttSession : BackgroundService
         Interlocked.Exchange(ref _disconnected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         var seq = _sequence.Next();
         var clientId = string.IsNullOrWhiteSpace(_options.ClientId) ? $"edge-agent-{_agent.DeviceId}" : _options.ClientId;
-        var will = JsonSerializer.SerializeToUtf8Bytes(new { state = "offline", deviceId = _agent.DeviceId, seq }, CoreJson.Options);
+        var will = JsonSerializer.SerializeToUtf8Bytes(new { state = DeviceStatus.Offline, deviceId = _agent.DeviceId, seq }, CoreJson.Options);
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(_broker.Host, _broker.Port)
             .WithProtocolVersion(MqttProtocolVersion.V500)
@@ -211,17 +215,7 @@ public sealed class MqttSession : BackgroundService
         }
 
         Log.Connected(_logger, Broker, clientId, seq);
-        var birth = new
-        {
-            state = "online",
-            deviceId = _agent.DeviceId,
-            seq,
-            agentVersion = AgentInfo.Version,
-            architecture = _agent.Architecture,
-            timestamp = _time.GetUtcNow(),
-            models = BirthModels?.Invoke() ?? [],
-        };
-        if (!await PublishAsync(Topics.Status(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(birth, CoreJson.Options), retain: true, cancellationToken))
+        if (!await PublishAsync(Topics.Status(_agent.DeviceId), Birth(seq), retain: true, cancellationToken))
         {
             // Without a birth the fleet would show this device offline: start over with a fresh session.
             await DropConnectionAsync();
@@ -243,6 +237,36 @@ public sealed class MqttSession : BackgroundService
 
         Volatile.Read(ref _connected).TrySetResult();
         Connected?.Invoke(this, EventArgs.Empty);
+    }
+
+    private byte[] Birth(long seq) => JsonSerializer.SerializeToUtf8Bytes(
+        new
+        {
+            state = DeviceStatus.Online,
+            deviceId = _agent.DeviceId,
+            seq,
+            agentVersion = AgentInfo.Version,
+            architecture = _agent.Architecture,
+            timestamp = _time.GetUtcNow(),
+            models = BirthModels?.Invoke() ?? [],
+        },
+        CoreJson.Options);
+
+    /// <summary>
+    /// A will of an older session can reach the broker after this session's birth (a broker that noticed the old
+    /// connection's death late, a bridge that delivers out of order) and then holds the retained status as "offline"
+    /// while the device is up. The device sees it on its own status topic and publishes its birth again.
+    /// </summary>
+    private void OnOwnStatus(IncomingMessage message)
+    {
+        var current = SessionSeq;
+        if (DeviceStatus.TryParse(message.Payload) is { IsOffline: true } status && status.Seq < current && _client.IsConnected && !_stopping)
+        {
+            Log.LateOfflineSuperseded(_logger, status.Seq, current);
+
+            // Not from MQTTnet's receive loop: the publish waits for a PUBACK that this loop delivers.
+            _ = Task.Run(() => PublishAsync(Topics.Status(_agent.DeviceId), Birth(current), retain: true, CancellationToken.None));
+        }
     }
 
     private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
@@ -487,10 +511,11 @@ public sealed class MqttSession : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopping = true;
         if (_client.IsConnected)
         {
             // A clean disconnect suppresses the will, so say goodbye ourselves.
-            var offline = JsonSerializer.SerializeToUtf8Bytes(new { state = "offline", deviceId = _agent.DeviceId, seq = SessionSeq, reason = "shutdown" }, CoreJson.Options);
+            var offline = JsonSerializer.SerializeToUtf8Bytes(new { state = DeviceStatus.Offline, deviceId = _agent.DeviceId, seq = SessionSeq, reason = "shutdown" }, CoreJson.Options);
             await PublishAsync(Topics.Status(_agent.DeviceId), offline, retain: true, cancellationToken);
         }
 

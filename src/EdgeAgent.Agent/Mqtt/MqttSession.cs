@@ -182,7 +182,7 @@ public sealed class MqttSession : BackgroundService
 
         if (!string.IsNullOrEmpty(_options.Username))
         {
-            builder = builder.WithCredentials(_options.Username, _options.Password);
+            builder = builder.WithCredentials(_options.Username, Password());
         }
 
         var options = builder.Build();
@@ -237,6 +237,18 @@ public sealed class MqttSession : BackgroundService
 
         Volatile.Read(ref _connected).TrySetResult();
         Connected?.Invoke(this, EventArgs.Empty);
+    }
+
+    /// <summary><c>Mqtt:PasswordFile</c> is read at every connect, so a rotated password takes effect at the next one.</summary>
+    private string? Password()
+    {
+        if (string.IsNullOrEmpty(_options.PasswordFile))
+        {
+            return _options.Password;
+        }
+
+        var text = File.ReadAllText(_options.PasswordFile);
+        return text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
     }
 
     private byte[] Birth(long seq) => JsonSerializer.SerializeToUtf8Bytes(

@@ -128,6 +128,18 @@ internal sealed class OptionsValidators :
             errors.Add("Mqtt:TopicPrefix must be a topic without wildcards");
         }
 
+        if (!string.IsNullOrEmpty(options.PasswordFile))
+        {
+            if (!string.IsNullOrEmpty(options.Password))
+            {
+                errors.Add("Mqtt:Password and Mqtt:PasswordFile are alternatives: set one of them");
+            }
+            else if (!File.Exists(options.PasswordFile))
+            {
+                errors.Add($"Mqtt:PasswordFile file not found: {options.PasswordFile}");
+            }
+        }
+
         if (options.KeepAliveSeconds is < 5 or > 3600)
         {
             errors.Add("Mqtt:KeepAliveSeconds must be between 5 and 3600");

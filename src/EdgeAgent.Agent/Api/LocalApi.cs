@@ -71,6 +71,11 @@ public static class LocalApi
                 pins = port.Pins(),
             },
             CoreJson.Options));
+        app.MapGet("/v1/support-bundle", (Diagnostics.SupportBundleBuilder builder) =>
+        {
+            var bundle = builder.Build();
+            return Results.File(bundle.Content, "application/gzip", bundle.FileName);
+        });
         app.MapPost("/v1/bundles", InstallAsync);
         app.MapDelete("/v1/pins/{name}", (string name, DesiredStateInbox desired) =>
             desired.Release(name)
@@ -288,7 +293,8 @@ public static class LocalApi
         }
     }
 
-    private static object Status(IServiceProvider services)
+    /// <summary>The <c>/v1/status</c> document (also in a support bundle).</summary>
+    internal static object Status(IServiceProvider services)
     {
         var agent = services.GetRequiredService<IOptions<AgentOptions>>().Value;
         var mqtt = services.GetRequiredService<MqttSession>();

@@ -38,6 +38,7 @@ public sealed class MqttSession : BackgroundService
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _standingGate = new();
     private bool _standingSubscribed;
+    private string[] _standingFilters = [];
     private volatile bool _stopping;
     private long _reconnects;
     private long _connects;
@@ -95,13 +96,23 @@ public sealed class MqttSession : BackgroundService
     public Task WhenConnectedAsync(CancellationToken cancellationToken) =>
         IsConnected ? Task.CompletedTask : Volatile.Read(ref _connected).Task.WaitAsync(cancellationToken);
 
-    /// <summary>Keeps a subscription across reconnects and routes its messages to <paramref name="handler"/>.</summary>
+    /// <summary>
+    /// Keeps a subscription across reconnects and routes its messages to <paramref name="handler"/>, which runs on
+    /// MQTTnet's receive loop: it must return quickly and must not wait for an MQTT operation. <paramref name="topic"/>
+    /// may be a filter with <c>+</c> or <c>#</c> (e.g. <c>{p}/devices/{id}/cmd/+</c>).
+    /// </summary>
     public void AddStandingSubscription(string topic, Action<IncomingMessage> handler)
     {
+        ArgumentNullException.ThrowIfNull(topic);
         bool subscribeNow;
         lock (_standingGate)
         {
             _standing[topic] = handler;
+            if (topic.Contains('+', StringComparison.Ordinal) || topic.Contains('#', StringComparison.Ordinal))
+            {
+                _standingFilters = [.. _standingFilters, topic];
+            }
+
             subscribeNow = _standingSubscribed;
         }
 
@@ -307,9 +318,13 @@ public sealed class MqttSession : BackgroundService
     private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var received = e.ApplicationMessage;
-        if (_standing.TryGetValue(received.Topic, out var handler))
+        if (StandingHandler(received.Topic) is { } handler)
         {
-            handler(new IncomingMessage(received.Topic, received.Payload.ToArray(), received.Retain));
+            handler(new IncomingMessage(received.Topic, received.Payload.ToArray(), received.Retain)
+            {
+                ResponseTopic = received.ResponseTopic,
+                CorrelationData = received.CorrelationData,
+            });
         }
 
         // A waiter copies the payload itself (a chunk into a pooled buffer): it is only valid during this call.
@@ -321,21 +336,54 @@ public sealed class MqttSession : BackgroundService
         return Task.CompletedTask;
     }
 
+    private Action<IncomingMessage>? StandingHandler(string topic)
+    {
+        if (_standing.TryGetValue(topic, out var handler))
+        {
+            return handler;
+        }
+
+        foreach (var filter in Volatile.Read(ref _standingFilters))
+        {
+            if (Topics.Matches(filter, topic) && _standing.TryGetValue(filter, out handler))
+            {
+                return handler;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Publishes with QoS 1 and returns true only when the broker acknowledged it.</summary>
-    public async Task<bool> PublishAsync(string topic, byte[] payload, bool retain, CancellationToken cancellationToken)
+    public Task<bool> PublishAsync(string topic, byte[] payload, bool retain, CancellationToken cancellationToken) =>
+        PublishAsync(topic, payload, retain, null, cancellationToken);
+
+    /// <summary>
+    /// Publishes the answer to an MQTT 5 request on its response topic (QoS 1, not retained) with the request's
+    /// correlation data; true only when the broker acknowledged it.
+    /// </summary>
+    public Task<bool> PublishResponseAsync(string responseTopic, byte[]? correlationData, byte[] payload, CancellationToken cancellationToken) =>
+        PublishAsync(responseTopic, payload, retain: false, correlationData, cancellationToken);
+
+    private async Task<bool> PublishAsync(string topic, byte[] payload, bool retain, byte[]? correlationData, CancellationToken cancellationToken)
     {
         if (!_client.IsConnected)
         {
             return false;
         }
 
-        var message = new MqttApplicationMessageBuilder()
+        var builder = new MqttApplicationMessageBuilder()
             .WithTopic(topic)
             .WithPayload(payload)
             .WithRetainFlag(retain)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithContentType("application/json")
-            .Build();
+            .WithContentType("application/json");
+        if (correlationData is not null)
+        {
+            builder = builder.WithCorrelationData(correlationData);
+        }
+
+        var message = builder.Build();
         var result = await BoundedAsync("publish", topic, ct => _client.PublishAsync(message, ct), cancellationToken);
         return result?.ReasonCode is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers;
     }

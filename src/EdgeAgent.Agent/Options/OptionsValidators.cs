@@ -63,6 +63,11 @@ internal sealed class OptionsValidators :
             errors.Add("Agent:MaxRequestBytes must be at least 1024");
         }
 
+        if (options.SupportBundleMaxBytes is < 1024 or > 64 * 1024 * 1024)
+        {
+            errors.Add("Agent:SupportBundleMaxBytes must be between 1024 and 67108864");
+        }
+
         if (options.MaxAttempts <= 0)
         {
             errors.Add("Agent:MaxAttempts must be positive");

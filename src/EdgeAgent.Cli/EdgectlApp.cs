@@ -25,6 +25,7 @@ public static class EdgectlApp
             ModelsCommand.Create(),
             CheckCommand.Create(),
             GpioCommand.Create(),
+            SupportBundleCommand.Create(),
             InstallCommands.Install(),
             InstallCommands.Release(),
             DemoCommand.Create(),

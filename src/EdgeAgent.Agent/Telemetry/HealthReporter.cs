@@ -149,7 +149,8 @@ public sealed class HealthReporter : BackgroundService
             if (_lastTimestamp != 0)
             {
                 var wall = Stopwatch.GetElapsedTime(_lastTimestamp, now).TotalSeconds;
-                cpuPercent = wall > 0 ? (cpu - _lastCpu).TotalSeconds / wall / Environment.ProcessorCount * 100 : 0;
+                // Clamped: CPU time is counted in clock ticks, so a short interval can come out a little above 100.
+                cpuPercent = wall > 0 ? Math.Clamp((cpu - _lastCpu).TotalSeconds / wall / Environment.ProcessorCount * 100, 0, 100) : 0;
             }
 
             _lastCpu = cpu;

@@ -1,6 +1,8 @@
 using EdgeAgent.Agent.Api;
 using EdgeAgent.Agent.Capture;
+using EdgeAgent.Agent.Commands;
 using EdgeAgent.Agent.Deployment;
+using EdgeAgent.Agent.Diagnostics;
 using EdgeAgent.Agent.Drift;
 using EdgeAgent.Agent.Hardware;
 using EdgeAgent.Agent.Mqtt;
@@ -47,6 +49,9 @@ public static class AgentHost
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         }
         logging?.Invoke(builder.Logging);
+        // After the caller's logging set-up (which may clear the providers): the support bundle always has recent lines.
+        var recentLogs = new RecentLogLines(time ?? TimeProvider.System);
+        builder.Logging.AddProvider(recentLogs);
 
         var services = builder.Services;
         services.TryAddSingleton(time ?? TimeProvider.System);
@@ -116,6 +121,11 @@ public static class AgentHost
         services.AddSingleton<OutboxPublisher>();
         services.AddSingleton<HealthReporter>();
         services.AddSingleton<ReportedStatePublisher>();
+        services.AddSingleton(recentLogs);
+        services.AddSingleton<SupportBundleBuilder>();
+        services.AddSingleton<RemoteCommandService>();
+        services.AddRemoteCommand<ReportNowCommand>();
+        services.AddRemoteCommand<SupportBundleCommand>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttSession>());
         services.AddHostedService(sp => sp.GetRequiredService<ReconcileLoop>());
         services.AddHostedService(sp => sp.GetRequiredService<ReconcileWatchdog>());
@@ -123,6 +133,7 @@ public static class AgentHost
         services.AddHostedService(sp => sp.GetRequiredService<OutboxPublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<HealthReporter>());
         services.AddHostedService(sp => sp.GetRequiredService<ReportedStatePublisher>());
+        services.AddHostedService(sp => sp.GetRequiredService<RemoteCommandService>());
         services.AddHostedService(sp => sp.GetRequiredService<GpioRules>());
         services.AddHostedService(sp => sp.GetRequiredService<StatusLed>());
         services.AddHostedService(sp => sp.GetRequiredService<GpioInputs>());

@@ -112,4 +112,27 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6041, Level = LogLevel.Warning, Message = "Drift: {Model} {Version} went from {Previous} to {State} (worst: {Worst})")]
     public static partial void DriftStateChanged(ILogger logger, string model, string version, string previous, string state, string worst);
+    [LoggerMessage(EventId = 6020, Level = LogLevel.Warning, Message = "The retained status said offline for the older session {OldSeq}; published the birth of session {Seq} again")]
+    public static partial void LateOfflineSuperseded(ILogger logger, long oldSeq, long seq);
+
+    [LoggerMessage(EventId = 6021, Level = LogLevel.Information, Message = "Support bundle built: {Bytes} bytes, {Entries} entries")]
+    public static partial void SupportBundleBuilt(ILogger logger, int bytes, int entries);
+
+    [LoggerMessage(EventId = 6022, Level = LogLevel.Information, Message = "Remote command {Verb} done in {Milliseconds} ms (answered: {Answered})")]
+    public static partial void CommandRan(ILogger logger, string verb, double milliseconds, bool answered);
+
+    [LoggerMessage(EventId = 6023, Level = LogLevel.Warning, Message = "Remote command {Verb} refused: {Error}")]
+    public static partial void CommandRefused(ILogger logger, string verb, string error);
+
+    [LoggerMessage(EventId = 6024, Level = LogLevel.Error, Message = "Remote command {Verb} failed")]
+    public static partial void CommandError(ILogger logger, string verb, Exception exception);
+
+    [LoggerMessage(EventId = 6025, Level = LogLevel.Warning, Message = "Ignored the retained remote command {Verb} on {Topic}: commands must not be retained (clear it with an empty retained message)")]
+    public static partial void RetainedCommandIgnored(ILogger logger, string verb, string topic);
+
+    [LoggerMessage(EventId = 6026, Level = LogLevel.Warning, Message = "Remote command {Verb}: response topic '{Topic}' is not a topic to publish to (wildcard or $); not answered")]
+    public static partial void ResponseTopicRefused(ILogger logger, string verb, string topic);
+
+    [LoggerMessage(EventId = 6027, Level = LogLevel.Warning, Message = "Remote command {Verb}: the answer on {Topic} was not acknowledged by the broker")]
+    public static partial void AnswerNotDelivered(ILogger logger, string verb, string topic);
 }

@@ -60,6 +60,27 @@ public sealed class AgentApiClient : IDisposable
         return await SendAsync(request, cancellationToken);
     }
 
+    /// <summary>GETs a binary document: the status, the body, and the file name of its <c>Content-Disposition</c> (if any).</summary>
+    public async Task<(int Status, byte[] Body, string? FileName)> GetBytesAsync(string path, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        try
+        {
+            using var response = await _http.SendAsync(request, cancellationToken);
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            var name = response.Content.Headers.ContentDisposition?.FileNameStar ?? response.Content.Headers.ContentDisposition?.FileName?.Trim('"');
+            return ((int)response.StatusCode, body, name);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw Unreachable(ex);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new AgentUnreachableException($"the agent at {SocketPath} did not answer within {_http.Timeout.TotalSeconds:0} s", ex);
+        }
+    }
+
     /// <summary>POSTs a file as the body, streamed (a bundle can be large).</summary>
     public async Task<(int Status, string Body)> PostFileAsync(string path, string file, string contentType, CancellationToken cancellationToken = default)
     {
@@ -79,13 +100,18 @@ public sealed class AgentApiClient : IDisposable
         }
         catch (HttpRequestException ex)
         {
-            var why = File.Exists(SocketPath) ? ex.GetBaseException().Message : "no socket there";
-            throw new AgentUnreachableException($"cannot reach the agent at {SocketPath}: {why} (is edge-agent running? its socket is Agent:ApiSocket; pass --socket PATH)", ex);
+            throw Unreachable(ex);
         }
         catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
             throw new AgentUnreachableException($"the agent at {SocketPath} did not answer within {_http.Timeout.TotalSeconds:0} s", ex);
         }
+    }
+
+    private AgentUnreachableException Unreachable(HttpRequestException ex)
+    {
+        var why = File.Exists(SocketPath) ? ex.GetBaseException().Message : "no socket there";
+        return new AgentUnreachableException($"cannot reach the agent at {SocketPath}: {why} (is edge-agent running? its socket is Agent:ApiSocket; pass --socket PATH)", ex);
     }
 
     public static string ErrorText(string body)

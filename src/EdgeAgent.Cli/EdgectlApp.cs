@@ -26,6 +26,7 @@ public static class EdgectlApp
             CheckCommand.Create(),
             GpioCommand.Create(),
             CaptureCommands.Create(),
+            SupportBundleCommand.Create(),
             InstallCommands.Install(),
             InstallCommands.Release(),
             DemoCommand.Create(),

@@ -10,4 +10,5 @@ public static class ExitCodes
     public const int AgentUnreachable = 4;
     public const int DemoFailed = 5;
     public const int RolloutAborted = 6;
+    public const int DeviceUnreachable = 7;
 }

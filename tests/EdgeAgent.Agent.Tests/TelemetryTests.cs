@@ -55,23 +55,89 @@ public sealed class TelemetryTests
     }
 
     [Fact]
-    public async Task Heartbeat_reports_resources_models_and_outbox()
+    public async Task Heartbeat_reports_resources_temperature_served_traffic_and_the_last_deployment()
     {
-        await using var rig = await AgentRig.StartAsync();
-        await rig.DeployActiveAsync();
+        var thermal = Directory.CreateTempSubdirectory("edgeagent-thermal-").FullName;
+        try
+        {
+            // A fake /sys/class/thermal: the hottest readable zone wins; a zone that does not read as a number is skipped.
+            WriteZone(thermal, 0, "45000\n");
+            WriteZone(thermal, 1, "61500\n");
+            WriteZone(thermal, 2, "not-a-number\n");
+            Directory.CreateDirectory(Path.Combine(thermal, "cooling_device0"));
+            // One long window, closed by the test: the heartbeats after it show its rate and latency.
+            await using var rig = await AgentRig.StartAsync(overrides: new() { ["Telemetry:ThermalDirectory"] = thermal, ["Telemetry:WindowSeconds"] = "600" });
+            await rig.DeployActiveAsync();
+            using var api = rig.Api();
+            for (var i = 0; i < 20; i++)
+            {
+                Assert.Equal(200, (await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest)).Status);
+            }
 
-        var health = await Wait.ForAsync(
-            () => rig.Messages("health").FirstOrDefault(h => h.RootElement.GetProperty("models").GetArrayLength() > 0),
-            Wait.Default,
-            "a heartbeat listing the model");
+            Assert.Equal(400, (await api.PostAsync("/v2/models/vibration/infer", """{"inputs":[{"name":"features","datatype":"FP32","shape":[1,3],"data":[1,2,3]}]}""")).Status);
 
-        var root = health.RootElement;
-        Assert.Equal(AgentRig.DeviceId, root.GetProperty("deviceId").GetString());
-        Assert.True(root.GetProperty("rssBytes").GetInt64() > 0);
-        Assert.True(root.GetProperty("diskFreeBytes").GetInt64() > 0);
-        Assert.Equal("vibration", root.GetProperty("models")[0].GetProperty("name").GetString());
-        Assert.Equal("CPU", root.GetProperty("models")[0].GetProperty("executionProvider").GetString());
-        Assert.True(root.GetProperty("outbox").TryGetProperty("depth", out _));
+            rig.Service<MetricsWindowService>().Flush();
+            var health = await Wait.ForAsync(
+                () => rig.Messages("health").LastOrDefault(h => h.RootElement.GetProperty("models").EnumerateArray().Any(m => m.GetProperty("ratePerSecond").GetDouble() > 0)),
+                Wait.Default,
+                "a heartbeat showing the served requests in the model's rate");
+
+            var root = health.RootElement;
+            Assert.Equal(AgentRig.DeviceId, root.GetProperty("deviceId").GetString());
+            Assert.Equal(0.5, root.GetProperty("intervalSeconds").GetDouble());
+            Assert.True(root.GetProperty("uptimeSeconds").GetDouble() > 0);
+            Assert.InRange(root.GetProperty("cpuPercent").GetDouble(), 0, 100);
+            Assert.True(root.GetProperty("rssBytes").GetInt64() > 10 * 1024 * 1024, "a .NET process with ONNX Runtime loaded holds more than 10 MiB");
+            Assert.Equal(new DriveInfo(rig.StateDirectory).AvailableFreeSpace, root.GetProperty("diskFreeBytes").GetInt64(), (double)(256 * 1024 * 1024));
+            Assert.Equal(61.5, root.GetProperty("temperatureC").GetDouble());
+
+            var model = Assert.Single(root.GetProperty("models").EnumerateArray());
+            Assert.Equal("vibration", model.GetProperty("name").GetString());
+            Assert.Equal("1.0.0", model.GetProperty("version").GetString());
+            Assert.Equal("CPU", model.GetProperty("executionProvider").GetString());
+            Assert.False(model.TryGetProperty("executionProviderFallback", out _), "CPU is the first preference: no fallback");
+            Assert.Equal(21, model.GetProperty("requests").GetInt64());
+            Assert.Equal(1, model.GetProperty("errors").GetInt64());
+            var latency = model.GetProperty("latencyMs");
+            Assert.True(latency.GetProperty("p50").GetDouble() > 0);
+            Assert.True(latency.GetProperty("p95").GetDouble() >= latency.GetProperty("p50").GetDouble());
+            Assert.True(latency.GetProperty("p99").GetDouble() >= latency.GetProperty("p95").GetDouble());
+
+            Assert.Equal(0, root.GetProperty("mqtt").GetProperty("reconnects").GetInt64());
+            Assert.Equal(rig.Service<Mqtt.MqttSession>().SessionSeq, root.GetProperty("mqtt").GetProperty("session").GetInt64());
+            Assert.True(root.GetProperty("outbox").TryGetProperty("depth", out _));
+            Assert.False(root.GetProperty("gpio").GetProperty("enabled").GetBoolean());
+            Assert.Equal("ok", root.GetProperty("watchdog").GetProperty("state").GetString());
+
+            var last = root.GetProperty("lastDeployment");
+            Assert.Equal("vibration", last.GetProperty("model").GetString());
+            Assert.Equal("1.0.0", last.GetProperty("version").GetString());
+            Assert.Equal("Active", last.GetProperty("state").GetString());
+            Assert.False(last.TryGetProperty("reason", out _));
+            Assert.True(last.GetProperty("at").GetDateTimeOffset() <= root.GetProperty("timestamp").GetDateTimeOffset());
+        }
+        finally
+        {
+            Directory.Delete(thermal, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Heartbeat_has_no_temperature_where_no_thermal_zone_reads()
+    {
+        await using var rig = await AgentRig.StartAsync(overrides: new() { ["Telemetry:ThermalDirectory"] = "/nonexistent/thermal" });
+
+        var health = await Wait.ForAsync(() => rig.LastMessage("health"), Wait.Default, "a heartbeat");
+
+        Assert.False(health.RootElement.TryGetProperty("temperatureC", out _));
+        Assert.False(health.RootElement.TryGetProperty("lastDeployment", out _), "no deployment yet");
+    }
+
+    private static void WriteZone(string root, int index, string content)
+    {
+        var zone = Directory.CreateDirectory(Path.Combine(root, $"thermal_zone{index}")).FullName;
+        File.WriteAllText(Path.Combine(zone, "temp"), content);
+        File.WriteAllText(Path.Combine(zone, "type"), "x86_pkg_temp\n");
     }
 
     [Fact]
@@ -104,5 +170,31 @@ public sealed class TelemetryTests
             () => rig.Messages("status").Any(s => s.RootElement.GetProperty("state").GetString() == "online" && s.RootElement.GetProperty("seq").GetInt64() > first),
             Wait.Default,
             "a new birth with a higher seq");
+    }
+
+    [Fact]
+    public async Task A_late_will_of_an_older_session_is_recognisable_by_seq_and_the_device_publishes_its_birth_again()
+    {
+        await using var rig = await AgentRig.StartAsync();
+        var birth = await Wait.ForAsync(() => rig.LastMessage("status"), Wait.Default, "birth");
+        var current = Core.Mqtt.DeviceStatus.TryParse(System.Text.Encoding.UTF8.GetBytes(birth.RootElement.GetRawText()))!;
+        Assert.True(current.IsOnline);
+
+        // What a broker that noticed the previous connection's death late would publish: that session's will, retained.
+        var lateWill = System.Text.Encoding.UTF8.GetBytes($$"""{"state":"offline","deviceId":"{{AgentRig.DeviceId}}","seq":{{current.Seq - 1}}}""");
+        await rig.PublishRawAsync($"edgeagent/v1/devices/{AgentRig.DeviceId}/status", lateWill);
+
+        // A consumer following the rule ignores it ...
+        Assert.False(Core.Mqtt.DeviceStatus.TryParse(lateWill)!.Supersedes(current));
+
+        // ... and the device puts its birth back, so the retained status a later consumer reads is right too.
+        await Wait.UntilAsync(
+            () => rig.Messages("status").SkipWhile(s => s.RootElement.GetProperty("state").GetString() != "offline")
+                .Any(s => s.RootElement.GetProperty("state").GetString() == "online" && s.RootElement.GetProperty("seq").GetInt64() == current.Seq),
+            Wait.Default,
+            "the birth of the current session published again after the late will");
+        var retained = await rig.Operator!.ReadRetainedAsync($"edgeagent/v1/devices/{AgentRig.DeviceId}/status", TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        Assert.Equal(current, Core.Mqtt.DeviceStatus.TryParse(retained));
+        Assert.Contains(rig.Logs, l => l.Contains($"offline for the older session {current.Seq - 1}", StringComparison.Ordinal));
     }
 }

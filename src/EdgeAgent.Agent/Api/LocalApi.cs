@@ -73,6 +73,11 @@ public static class LocalApi
                 pins = port.Pins(),
             },
             CoreJson.Options));
+        app.MapGet("/v1/support-bundle", (Diagnostics.SupportBundleBuilder builder) =>
+        {
+            var bundle = builder.Build();
+            return Results.File(bundle.Content, "application/gzip", bundle.FileName);
+        });
         app.MapPost("/v1/bundles", InstallAsync);
         app.MapGet("/v1/capture", (HttpContext context, CaptureStore store) =>
         {
@@ -338,7 +343,8 @@ public static class LocalApi
         return new { enabled = options.Enabled, samples = store.Count, bytes = store.Bytes, dropped = store.Dropped, captured = recorder.Captured, skipped = recorder.Skipped };
     }
 
-    private static object Status(IServiceProvider services)
+    /// <summary>The <c>/v1/status</c> document (also in a support bundle).</summary>
+    internal static object Status(IServiceProvider services)
     {
         var agent = services.GetRequiredService<IOptions<AgentOptions>>().Value;
         var mqtt = services.GetRequiredService<MqttSession>();

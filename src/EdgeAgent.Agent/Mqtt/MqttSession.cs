@@ -38,6 +38,8 @@ public sealed class MqttSession : BackgroundService
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _standingGate = new();
     private bool _standingSubscribed;
+    private string[] _standingFilters = [];
+    private volatile bool _stopping;
     private long _reconnects;
     private long _connects;
 
@@ -55,6 +57,9 @@ public sealed class MqttSession : BackgroundService
         _client = _factory.CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
         _client.DisconnectedAsync += OnDisconnectedAsync;
+
+        // The device watches its own retained status: a late will of an older session must not leave it "offline".
+        _standing[Topics.Status(_agent.DeviceId)] = OnOwnStatus;
     }
 
     /// <summary>Largest MQTT packet the agent accepts (MQTT 5 Maximum Packet Size): a chunk or envelope plus headers.</summary>
@@ -91,13 +96,23 @@ public sealed class MqttSession : BackgroundService
     public Task WhenConnectedAsync(CancellationToken cancellationToken) =>
         IsConnected ? Task.CompletedTask : Volatile.Read(ref _connected).Task.WaitAsync(cancellationToken);
 
-    /// <summary>Keeps a subscription across reconnects and routes its messages to <paramref name="handler"/>.</summary>
+    /// <summary>
+    /// Keeps a subscription across reconnects and routes its messages to <paramref name="handler"/>, which runs on
+    /// MQTTnet's receive loop: it must return quickly and must not wait for an MQTT operation. <paramref name="topic"/>
+    /// may be a filter with <c>+</c> or <c>#</c> (e.g. <c>{p}/devices/{id}/cmd/+</c>).
+    /// </summary>
     public void AddStandingSubscription(string topic, Action<IncomingMessage> handler)
     {
+        ArgumentNullException.ThrowIfNull(topic);
         bool subscribeNow;
         lock (_standingGate)
         {
             _standing[topic] = handler;
+            if (topic.Contains('+', StringComparison.Ordinal) || topic.Contains('#', StringComparison.Ordinal))
+            {
+                _standingFilters = [.. _standingFilters, topic];
+            }
+
             subscribeNow = _standingSubscribed;
         }
 
@@ -156,7 +171,7 @@ public sealed class MqttSession : BackgroundService
         Interlocked.Exchange(ref _disconnected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         var seq = _sequence.Next();
         var clientId = string.IsNullOrWhiteSpace(_options.ClientId) ? $"edge-agent-{_agent.DeviceId}" : _options.ClientId;
-        var will = JsonSerializer.SerializeToUtf8Bytes(new { state = "offline", deviceId = _agent.DeviceId, seq }, CoreJson.Options);
+        var will = JsonSerializer.SerializeToUtf8Bytes(new { state = DeviceStatus.Offline, deviceId = _agent.DeviceId, seq }, CoreJson.Options);
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(_broker.Host, _broker.Port)
             .WithProtocolVersion(MqttProtocolVersion.V500)
@@ -178,7 +193,7 @@ public sealed class MqttSession : BackgroundService
 
         if (!string.IsNullOrEmpty(_options.Username))
         {
-            builder = builder.WithCredentials(_options.Username, _options.Password);
+            builder = builder.WithCredentials(_options.Username, Password());
         }
 
         var options = builder.Build();
@@ -211,17 +226,7 @@ public sealed class MqttSession : BackgroundService
         }
 
         Log.Connected(_logger, Broker, clientId, seq);
-        var birth = new
-        {
-            state = "online",
-            deviceId = _agent.DeviceId,
-            seq,
-            agentVersion = AgentInfo.Version,
-            architecture = _agent.Architecture,
-            timestamp = _time.GetUtcNow(),
-            models = BirthModels?.Invoke() ?? [],
-        };
-        if (!await PublishAsync(Topics.Status(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(birth, CoreJson.Options), retain: true, cancellationToken))
+        if (!await PublishAsync(Topics.Status(_agent.DeviceId), Birth(seq), retain: true, cancellationToken))
         {
             // Without a birth the fleet would show this device offline: start over with a fresh session.
             await DropConnectionAsync();
@@ -243,6 +248,48 @@ public sealed class MqttSession : BackgroundService
 
         Volatile.Read(ref _connected).TrySetResult();
         Connected?.Invoke(this, EventArgs.Empty);
+    }
+
+    /// <summary><c>Mqtt:PasswordFile</c> is read at every connect, so a rotated password takes effect at the next one.</summary>
+    private string? Password()
+    {
+        if (string.IsNullOrEmpty(_options.PasswordFile))
+        {
+            return _options.Password;
+        }
+
+        var text = File.ReadAllText(_options.PasswordFile);
+        return text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
+    }
+
+    private byte[] Birth(long seq) => JsonSerializer.SerializeToUtf8Bytes(
+        new
+        {
+            state = DeviceStatus.Online,
+            deviceId = _agent.DeviceId,
+            seq,
+            agentVersion = AgentInfo.Version,
+            architecture = _agent.Architecture,
+            timestamp = _time.GetUtcNow(),
+            models = BirthModels?.Invoke() ?? [],
+        },
+        CoreJson.Options);
+
+    /// <summary>
+    /// A will of an older session can reach the broker after this session's birth (a broker that noticed the old
+    /// connection's death late, a bridge that delivers out of order) and then holds the retained status as "offline"
+    /// while the device is up. The device sees it on its own status topic and publishes its birth again.
+    /// </summary>
+    private void OnOwnStatus(IncomingMessage message)
+    {
+        var current = SessionSeq;
+        if (DeviceStatus.TryParse(message.Payload) is { IsOffline: true } status && status.Seq < current && _client.IsConnected && !_stopping)
+        {
+            Log.LateOfflineSuperseded(_logger, status.Seq, current);
+
+            // Not from MQTTnet's receive loop: the publish waits for a PUBACK that this loop delivers.
+            _ = Task.Run(() => PublishAsync(Topics.Status(_agent.DeviceId), Birth(current), retain: true, CancellationToken.None));
+        }
     }
 
     private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
@@ -271,9 +318,13 @@ public sealed class MqttSession : BackgroundService
     private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var received = e.ApplicationMessage;
-        if (_standing.TryGetValue(received.Topic, out var handler))
+        if (StandingHandler(received.Topic) is { } handler)
         {
-            handler(new IncomingMessage(received.Topic, received.Payload.ToArray(), received.Retain));
+            handler(new IncomingMessage(received.Topic, received.Payload.ToArray(), received.Retain)
+            {
+                ResponseTopic = received.ResponseTopic,
+                CorrelationData = received.CorrelationData,
+            });
         }
 
         // A waiter copies the payload itself (a chunk into a pooled buffer): it is only valid during this call.
@@ -285,21 +336,54 @@ public sealed class MqttSession : BackgroundService
         return Task.CompletedTask;
     }
 
+    private Action<IncomingMessage>? StandingHandler(string topic)
+    {
+        if (_standing.TryGetValue(topic, out var handler))
+        {
+            return handler;
+        }
+
+        foreach (var filter in Volatile.Read(ref _standingFilters))
+        {
+            if (Topics.Matches(filter, topic) && _standing.TryGetValue(filter, out handler))
+            {
+                return handler;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Publishes with QoS 1 and returns true only when the broker acknowledged it.</summary>
-    public async Task<bool> PublishAsync(string topic, byte[] payload, bool retain, CancellationToken cancellationToken)
+    public Task<bool> PublishAsync(string topic, byte[] payload, bool retain, CancellationToken cancellationToken) =>
+        PublishAsync(topic, payload, retain, null, cancellationToken);
+
+    /// <summary>
+    /// Publishes the answer to an MQTT 5 request on its response topic (QoS 1, not retained) with the request's
+    /// correlation data; true only when the broker acknowledged it.
+    /// </summary>
+    public Task<bool> PublishResponseAsync(string responseTopic, byte[]? correlationData, byte[] payload, CancellationToken cancellationToken) =>
+        PublishAsync(responseTopic, payload, retain: false, correlationData, cancellationToken);
+
+    private async Task<bool> PublishAsync(string topic, byte[] payload, bool retain, byte[]? correlationData, CancellationToken cancellationToken)
     {
         if (!_client.IsConnected)
         {
             return false;
         }
 
-        var message = new MqttApplicationMessageBuilder()
+        var builder = new MqttApplicationMessageBuilder()
             .WithTopic(topic)
             .WithPayload(payload)
             .WithRetainFlag(retain)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithContentType("application/json")
-            .Build();
+            .WithContentType("application/json");
+        if (correlationData is not null)
+        {
+            builder = builder.WithCorrelationData(correlationData);
+        }
+
+        var message = builder.Build();
         var result = await BoundedAsync("publish", topic, ct => _client.PublishAsync(message, ct), cancellationToken);
         return result?.ReasonCode is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers;
     }
@@ -487,10 +571,11 @@ public sealed class MqttSession : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopping = true;
         if (_client.IsConnected)
         {
             // A clean disconnect suppresses the will, so say goodbye ourselves.
-            var offline = JsonSerializer.SerializeToUtf8Bytes(new { state = "offline", deviceId = _agent.DeviceId, seq = SessionSeq, reason = "shutdown" }, CoreJson.Options);
+            var offline = JsonSerializer.SerializeToUtf8Bytes(new { state = DeviceStatus.Offline, deviceId = _agent.DeviceId, seq = SessionSeq, reason = "shutdown" }, CoreJson.Options);
             await PublishAsync(Topics.Status(_agent.DeviceId), offline, retain: true, cancellationToken);
         }
 

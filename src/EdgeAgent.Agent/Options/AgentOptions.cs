@@ -40,6 +40,9 @@ public sealed class AgentOptions
     /// <summary>Disk space kept free beyond the bundle's declared size.</summary>
     public int DiskReserveMegabytes { get; set; } = 64;
 
+    /// <summary>Largest support bundle (<c>.tar.gz</c>) the remote command <c>support-bundle</c> sends over MQTT (as base64, a third more).</summary>
+    public int SupportBundleMaxBytes { get; set; } = 4 * 1024 * 1024;
+
     /// <summary>Largest request body the local API accepts.</summary>
     public int MaxRequestBytes { get; set; } = 16 * 1024 * 1024;
 

@@ -16,6 +16,12 @@ public sealed class MqttOptions
 
     public string? Password { get; set; }
 
+    /// <summary>
+    /// A file holding the broker password (e.g. a systemd credential, <c>$CREDENTIALS_DIRECTORY/mqtt-password</c>);
+    /// read at every connect, one trailing newline removed. An alternative to <see cref="Password"/>.
+    /// </summary>
+    public string? PasswordFile { get; set; }
+
     public int KeepAliveSeconds { get; set; } = 30;
 
     /// <summary>Longest wait between reconnect attempts (exponential backoff with jitter up to this).</summary>

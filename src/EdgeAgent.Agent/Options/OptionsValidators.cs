@@ -64,6 +64,11 @@ internal sealed class OptionsValidators :
             errors.Add("Agent:MaxRequestBytes must be at least 1024");
         }
 
+        if (options.SupportBundleMaxBytes is < 1024 or > 64 * 1024 * 1024)
+        {
+            errors.Add("Agent:SupportBundleMaxBytes must be between 1024 and 67108864");
+        }
+
         if (options.MaxAttempts <= 0)
         {
             errors.Add("Agent:MaxAttempts must be positive");
@@ -127,6 +132,18 @@ internal sealed class OptionsValidators :
         if (string.IsNullOrWhiteSpace(options.TopicPrefix) || options.TopicPrefix.Contains('#', StringComparison.Ordinal) || options.TopicPrefix.Contains('+', StringComparison.Ordinal))
         {
             errors.Add("Mqtt:TopicPrefix must be a topic without wildcards");
+        }
+
+        if (!string.IsNullOrEmpty(options.PasswordFile))
+        {
+            if (!string.IsNullOrEmpty(options.Password))
+            {
+                errors.Add("Mqtt:Password and Mqtt:PasswordFile are alternatives: set one of them");
+            }
+            else if (!File.Exists(options.PasswordFile))
+            {
+                errors.Add($"Mqtt:PasswordFile file not found: {options.PasswordFile}");
+            }
         }
 
         if (options.KeepAliveSeconds is < 5 or > 3600)

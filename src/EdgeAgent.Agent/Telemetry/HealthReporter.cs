@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using EdgeAgent.Agent.Deployment;
 using EdgeAgent.Agent.Hardware;
@@ -26,6 +25,7 @@ public sealed class HealthReporter : BackgroundService
     private readonly Serving.ModelCatalog _catalog;
     private readonly AgentOptions _agent;
     private readonly TimeSpan _interval;
+    private readonly string _thermalDirectory;
     private readonly TimeProvider _time;
     private readonly ILogger<HealthReporter> _logger;
     private readonly DateTimeOffset _started;
@@ -49,6 +49,7 @@ public sealed class HealthReporter : BackgroundService
         _catalog = catalog;
         _agent = agent.Value;
         _interval = TimeSpan.FromSeconds(telemetry.Value.HealthIntervalSeconds);
+        _thermalDirectory = telemetry.Value.ThermalDirectory;
         _time = time;
         _logger = logger;
         _started = time.GetUtcNow();
@@ -112,15 +113,28 @@ public sealed class HealthReporter : BackgroundService
     {
         try
         {
-            if (_mqtt.IsConnected && await _mqtt.PublishAsync(_mqtt.Topics.Health(_agent.DeviceId), JsonSerializer.SerializeToUtf8Bytes(Snapshot(), CoreJson.Options), retain: true, stoppingToken))
-            {
-                Interlocked.Increment(ref _sent);
-            }
+            await PublishSnapshotAsync(stoppingToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.ServiceError(_logger, nameof(HealthReporter), ex);
         }
+    }
+
+    /// <summary>
+    /// Takes a snapshot and publishes it now (while connected); returns the heartbeat as published, and whether the
+    /// broker acknowledged it (the remote command <c>report-now</c> answers with it).
+    /// </summary>
+    public async Task<(byte[] Payload, bool Published)> PublishSnapshotAsync(CancellationToken cancellationToken)
+    {
+        var payload = JsonSerializer.SerializeToUtf8Bytes(Snapshot(), CoreJson.Options);
+        var published = _mqtt.IsConnected && await _mqtt.PublishAsync(_mqtt.Topics.Health(_agent.DeviceId), payload, retain: true, cancellationToken);
+        if (published)
+        {
+            Interlocked.Increment(ref _sent);
+        }
+
+        return (payload, published);
     }
 
     public object Snapshot()
@@ -135,7 +149,8 @@ public sealed class HealthReporter : BackgroundService
             if (_lastTimestamp != 0)
             {
                 var wall = Stopwatch.GetElapsedTime(_lastTimestamp, now).TotalSeconds;
-                cpuPercent = wall > 0 ? (cpu - _lastCpu).TotalSeconds / wall / Environment.ProcessorCount * 100 : 0;
+                // Clamped: CPU time is counted in clock ticks, so a short interval can come out a little above 100.
+                cpuPercent = wall > 0 ? Math.Clamp((cpu - _lastCpu).TotalSeconds / wall / Environment.ProcessorCount * 100, 0, 100) : 0;
             }
 
             _lastCpu = cpu;
@@ -163,7 +178,7 @@ public sealed class HealthReporter : BackgroundService
             cpuPercent = Math.Round(cpuPercent, 2),
             rssBytes = process.WorkingSet64,
             diskFreeBytes = diskFree,
-            temperatureC = ReadTemperature(),
+            temperatureC = ThermalZones.MaxCelsius(_thermalDirectory),
             models = _meter.Totals().Select(t => new
             {
                 name = t.Model,
@@ -179,29 +194,11 @@ public sealed class HealthReporter : BackgroundService
             mqtt = new { reconnects = _mqtt.Reconnects, session = _mqtt.SessionSeq },
             gpio = _gpio.Status(),
             watchdog = _watchdog.Status(),
-            lastDeployment = last is null ? null : new { model = last.Name, version = last.TargetVersion, state = last.State, reason = last.Reason, updated = last.Updated },
+            lastDeployment = last is null ? null : new { model = last.Name, version = last.TargetVersion, state = last.State, reason = last.Reason, at = last.Updated },
         };
     }
 
     private void OnWatchdogStalled(object? sender, TimeSpan silent) => PublishNow();
 
     private void OnWatchdogRecovered(object? sender, EventArgs e) => PublishNow();
-
-    private static double? ReadTemperature()
-    {
-        try
-        {
-            var path = "/sys/class/thermal/thermal_zone0/temp";
-            if (File.Exists(path) && double.TryParse(File.ReadAllText(path).Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var milli))
-            {
-                return Math.Round(milli / 1000, 1);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // No thermal zone readable.
-        }
-
-        return null;
-    }
 }

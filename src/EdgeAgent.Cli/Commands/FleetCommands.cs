@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
 using EdgeAgent.Fleet.FleetStatus;
 using Spectre.Console;
 
@@ -8,7 +9,143 @@ namespace EdgeAgent.Cli.Commands;
 /// <summary><c>edgectl fleet</c>: the fleet as the broker holds it.</summary>
 internal static class FleetCommands
 {
-    public static Command Create() => new("fleet", "The fleet as the broker holds it") { StatusCommand() };
+    public static Command Create() => new("fleet", "The fleet as the broker holds it") { StatusCommand(), CmdCommand() };
+
+    /// <summary>
+    /// <c>edgectl fleet cmd DEVICE VERB</c>: a remote command over MQTT 5 request/response (docs/mqtt-api.md#cmd);
+    /// prints the answer, writes a support bundle it carries to a file.
+    /// </summary>
+    private static Command CmdCommand()
+    {
+        var device = new Argument<string>("device") { Description = "Device id" };
+        var verb = new Argument<string>("verb") { Description = "Command: report-now, support-bundle (or any verb the agent registers)" };
+        var payload = new Option<string?>("--payload") { Description = "Arguments as a JSON object (default: none)" };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for the answer", DefaultValueFactory = _ => 30 };
+        var output = new Option<string?>("--out") { Description = "Where to write a bundle the answer carries (default: its file name in the current folder)" };
+        var broker = new BrokerOptions();
+        var json = CommonOptions.Json();
+        var command = new Command("cmd", "Send a remote command to a device and wait for its answer (MQTT 5 request/response)") { device, verb, payload, timeout, output, json };
+        broker.AddTo(command);
+        command.SetAction((parse, cancellationToken) => CliRunner.GuardAsync(async () =>
+        {
+            var id = parse.GetValue(device)!;
+            var name = parse.GetValue(verb)!;
+            var seconds = parse.GetValue(timeout);
+            if (!Core.Mqtt.DeviceIds.IsValid(id))
+            {
+                return CliRunner.Fail(ExitCodes.Usage, $"device '{id}' is not a device id (letters, digits, '.', '_', '-')");
+            }
+
+            if (!Core.Mqtt.Topics.IsVerb(name))
+            {
+                return CliRunner.Fail(ExitCodes.Usage, $"verb '{name}' is not a command verb (letters, digits, '-', '_')");
+            }
+
+            if (seconds is <= 0 or > 3600)
+            {
+                return CliRunner.Fail(ExitCodes.Usage, $"--timeout {seconds.ToString(CultureInfo.InvariantCulture)} must be within (0, 3600] seconds");
+            }
+
+            var arguments = parse.GetValue(payload) ?? "{}";
+            try
+            {
+                using var parsed = JsonDocument.Parse(arguments);
+                if (parsed.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    return CliRunner.Fail(ExitCodes.Usage, "--payload must be a JSON object, e.g. '{\"model\":\"vibration\"}'");
+                }
+            }
+            catch (JsonException ex)
+            {
+                return CliRunner.Fail(ExitCodes.Usage, $"--payload is not valid JSON ({ex.Message})");
+            }
+
+            await using var connection = await broker.ConnectAsync(parse, cancellationToken);
+            var topics = connection.Topics;
+            var outcome = await connection.RequestAsync(
+                topics.Command(id, name),
+                System.Text.Encoding.UTF8.GetBytes(arguments),
+                topics.CommandResponse(id, Guid.NewGuid().ToString("N")),
+                TimeSpan.FromSeconds(seconds),
+                cancellationToken: cancellationToken);
+            if (outcome.NoSubscribers)
+            {
+                return CliRunner.Fail(ExitCodes.DeviceUnreachable, $"device {id} is not connected: the broker has no subscriber for {topics.Command(id, name)} (status: {await StatusTextAsync(connection, id, cancellationToken)})");
+            }
+
+            if (outcome.Answer is not { } answer)
+            {
+                return CliRunner.Fail(ExitCodes.DeviceUnreachable, $"no answer from {id} within {seconds.ToString(CultureInfo.InvariantCulture)} s (status: {await StatusTextAsync(connection, id, cancellationToken)})");
+            }
+
+            using var doc = JsonDocument.Parse(answer);
+            var root = doc.RootElement;
+            var ok = root.TryGetProperty("ok", out var okValue) && okValue.ValueKind == JsonValueKind.True;
+            string? written = null;
+            if (ok && root.TryGetProperty("bundle", out var bundle) && bundle.ValueKind == JsonValueKind.String)
+            {
+                var content = bundle.GetBytesFromBase64();
+                var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content));
+                if (root.TryGetProperty("sha256", out var expected) && expected.GetString() != sha)
+                {
+                    return CliRunner.Fail(ExitCodes.Error, $"the bundle from {id} does not match its sha256 ({sha}, expected {expected.GetString()})");
+                }
+
+                written = SupportBundleCommand.Write(parse.GetValue(output), root.TryGetProperty("fileName", out var file) ? file.GetString() : null, content);
+                if (!parse.GetValue(json))
+                {
+                    Console.WriteLine($"wrote {written} ({content.Length} bytes, sha256 {sha})");
+                }
+            }
+
+            if (parse.GetValue(json))
+            {
+                CliRunner.WriteJson(WithoutBundle(root, written));
+            }
+            else if (written is null && ok)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(WithoutBundle(root, null), Core.CoreJson.Indented));
+            }
+
+            if (!ok)
+            {
+                var error = root.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : root.GetRawText();
+                return CliRunner.Fail(ExitCodes.Error, $"{id} answered {name}: {error}");
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>The answer without its base64 <c>bundle</c> (written to a file instead, named in <c>out</c>).</summary>
+    private static Dictionary<string, JsonElement> WithoutBundle(JsonElement answer, string? written)
+    {
+        var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var property in answer.EnumerateObject())
+        {
+            if (!property.NameEquals("bundle"))
+            {
+                fields[property.Name] = property.Value.Clone();
+            }
+        }
+
+        if (written is not null)
+        {
+            fields["out"] = JsonSerializer.SerializeToElement(written);
+        }
+
+        return fields;
+    }
+
+    /// <summary>The device's retained status in words, for an error line: "offline (session 7)", "never seen", ...</summary>
+    private static async Task<string> StatusTextAsync(Fleet.Mqtt.FleetConnection connection, string id, CancellationToken cancellationToken)
+    {
+        var retained = await connection.ReadRetainedAsync(connection.Topics.Status(id), TimeSpan.FromSeconds(1), cancellationToken);
+        return Core.Mqtt.DeviceStatus.TryParse(retained) is { } status
+            ? $"{status.State} (session {status.Seq.ToString(CultureInfo.InvariantCulture)})"
+            : retained is { Length: > 0 } ? "unreadable" : "no retained status: never seen";
+    }
 
     private static Command StatusCommand()
     {

@@ -69,6 +69,18 @@ public static class FleetView
             }
         }
 
+        // The bdSeq rule across the two retained documents: an "offline" of an older session than the one the heartbeat
+        // comes from is a will that reached the broker late, not the device's state (the device corrects it itself,
+        // docs/mqtt-api.md "Using seq"); the heartbeat's age then decides.
+        if (connection == Core.Mqtt.DeviceStatus.Offline
+            && Core.Mqtt.DeviceStatus.TryParse(status) is { } offline
+            && healthDoc?.RootElement.TryGetProperty("mqtt", out var mqtt) == true && mqtt.ValueKind == JsonValueKind.Object
+            && mqtt.TryGetProperty("session", out var session) && session.ValueKind == JsonValueKind.Number && session.TryGetInt64(out var heartbeatSeq)
+            && heartbeatSeq > offline.Seq)
+        {
+            connection = null;
+        }
+
         var state = Classify(connection, age, interval ?? DefaultIntervalSeconds);
         return new FleetDevice
         {

@@ -13,6 +13,7 @@ public sealed class FleetConnection : IAsyncDisposable
     private readonly IMqttClient _client;
     private readonly MqttClientFactory _factory = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]>> _waiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string ResponseTopic, TaskCompletionSource<byte[]> Answer)> _requests = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _lost = new();
 
     private FleetConnection(IMqttClient client, BrokerAddress broker, Topics topics)
@@ -32,6 +33,13 @@ public sealed class FleetConnection : IAsyncDisposable
             if (_waiters.TryGetValue(topic, out var waiter))
             {
                 waiter.TrySetResult(payload);
+            }
+
+            if (e.ApplicationMessage.CorrelationData is { Length: > 0 } correlation
+                && _requests.TryGetValue(Convert.ToHexString(correlation), out var request)
+                && request.ResponseTopic == topic)
+            {
+                request.Answer.TrySetResult(payload);
             }
 
             MessageReceived?.Invoke(topic, payload);
@@ -166,6 +174,73 @@ public sealed class FleetConnection : IAsyncDisposable
                 try
                 {
                     await _client.UnsubscribeAsync(_factory.CreateUnsubscribeOptionsBuilder().WithTopicFilter(topic).Build(), bounded.Token);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationException)
+                {
+                    // The connection is going away; nothing to clean up on the broker.
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// MQTT 5 request/response: subscribes to <paramref name="responseTopic"/>, publishes <paramref name="payload"/> on
+    /// <paramref name="topic"/> (QoS 1, not retained) with that response topic and <paramref name="correlationData"/>
+    /// (16 random bytes when null), and returns the payload of the first message on the response topic that carries the
+    /// same correlation data (null when none arrives within <paramref name="timeout"/>). When the broker reports that
+    /// nobody subscribes to <paramref name="topic"/> (MQTT 5 PUBACK "no matching subscribers": the device is not
+    /// connected), it returns at once with <see cref="RequestOutcome.NoSubscribers"/> set.
+    /// </summary>
+    public async Task<RequestOutcome> RequestAsync(string topic, ReadOnlyMemory<byte> payload, string responseTopic, TimeSpan timeout, byte[]? correlationData = null, CancellationToken cancellationToken = default)
+    {
+        correlationData ??= System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
+        var key = Convert.ToHexString(correlationData);
+        var answer = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_requests.TryAdd(key, (responseTopic, answer)))
+        {
+            throw new ArgumentException("a request with this correlation data is already waiting", nameof(correlationData));
+        }
+
+        try
+        {
+            await _client.SubscribeAsync(_factory.CreateSubscribeOptionsBuilder().WithTopicFilter(f => f.WithTopic(responseTopic).WithAtLeastOnceQoS()).Build(), cancellationToken);
+            var message = new MqttApplicationMessageBuilder()
+                .WithTopic(topic)
+                .WithPayload(payload.ToArray())
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithContentType("application/json")
+                .WithResponseTopic(responseTopic)
+                .WithCorrelationData(correlationData)
+                .Build();
+            var result = await _client.PublishAsync(message, cancellationToken);
+            if (result.ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers)
+            {
+                return new RequestOutcome(null, NoSubscribers: true);
+            }
+
+            if (result.ReasonCode != MqttClientPublishReasonCode.Success)
+            {
+                throw new IOException($"broker refused {topic}: {result.ReasonCode} {result.ReasonString}");
+            }
+
+            try
+            {
+                return new RequestOutcome(await answer.Task.WaitAsync(timeout, cancellationToken), NoSubscribers: false);
+            }
+            catch (TimeoutException)
+            {
+                return new RequestOutcome(null, NoSubscribers: false);
+            }
+        }
+        finally
+        {
+            _requests.TryRemove(key, out _);
+            if (_client.IsConnected)
+            {
+                using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                try
+                {
+                    await _client.UnsubscribeAsync(_factory.CreateUnsubscribeOptionsBuilder().WithTopicFilter(responseTopic).Build(), bounded.Token);
                 }
                 catch (Exception ex) when (ex is OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationException)
                 {

@@ -15,9 +15,10 @@ public abstract class TestBroker : IAsyncDisposable
 
     /// <summary>
     /// A mosquitto process. With <paramref name="persistent"/> it keeps retained messages in a file across a restart
-    /// (<see cref="Mosquitto.RestartAsync"/>), as a production broker does.
+    /// (<see cref="Mosquitto.RestartAsync"/>), as a production broker does. With <paramref name="passwordFile"/> (made
+    /// with <c>mosquitto_passwd</c>) it refuses anonymous clients.
     /// </summary>
-    public static async Task<TestBroker> MosquittoAsync(string workDirectory, int port = 0, bool persistent = false)
+    public static async Task<TestBroker> MosquittoAsync(string workDirectory, int port = 0, bool persistent = false, string? passwordFile = null)
     {
         var path = MosquittoPath() ?? throw new InvalidOperationException("mosquitto is not installed");
         port = port == 0 ? EmbeddedBroker.FreePort() : port;
@@ -32,7 +33,8 @@ public abstract class TestBroker : IAsyncDisposable
         }
 
         var persistence = persistent ? $"persistence true\npersistence_location {store}/\n" : "persistence false\n";
-        await File.WriteAllTextAsync(config, $"listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\nmax_queued_messages 10000\nlog_dest none\n{persistence}");
+        var access = passwordFile is null ? "allow_anonymous true\n" : $"allow_anonymous false\npassword_file {passwordFile}\n";
+        await File.WriteAllTextAsync(config, $"listener {port} 127.0.0.1\n{access}set_tcp_nodelay true\nmax_queued_messages 10000\nlog_dest none\n{persistence}");
         var process = Process.Start(new ProcessStartInfo(path, ["-c", config])
         {
             RedirectStandardError = true,

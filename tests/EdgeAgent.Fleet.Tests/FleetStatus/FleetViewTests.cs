@@ -23,6 +23,20 @@ public sealed class FleetViewTests
         Assert.Equal(state, FleetView.Classify(connection, age, interval));
 
     [Fact]
+    public void An_offline_status_of_an_older_session_than_the_fresh_heartbeat_is_a_late_will_and_is_ignored()
+    {
+        var heartbeat = Bytes($$$"""{"deviceId":"d","timestamp":"{{{Now.AddSeconds(-5):O}}}","intervalSeconds":30,"mqtt":{"reconnects":1,"session":8}}""");
+
+        var late = FleetView.Build("d", Bytes("""{"state":"offline","deviceId":"d","seq":7}"""), null, heartbeat, Now);
+        Assert.Equal("online", late.State);
+        Assert.Null(late.Connection);
+
+        // The will of the heartbeat's own session (or a newer one) is the device's state.
+        Assert.Equal("offline", FleetView.Build("d", Bytes("""{"state":"offline","deviceId":"d","seq":8}"""), null, heartbeat, Now).State);
+        Assert.Equal("offline", FleetView.Build("d", Bytes("""{"state":"offline","deviceId":"d","seq":9}"""), null, heartbeat, Now).State);
+    }
+
+    [Fact]
     public void A_device_with_no_heartbeat_has_unknown_age_and_is_not_healthy()
     {
         var row = FleetView.Build("d", Bytes("""{"state":"online","seq":3}"""), null, null, Now);

@@ -126,6 +126,7 @@ public static class AgentHost
         services.AddSingleton<RemoteCommandService>();
         services.AddRemoteCommand<ReportNowCommand>();
         services.AddRemoteCommand<SupportBundleCommand>();
+        services.AddRemoteCommand<CaptureExportCommand>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttSession>());
         services.AddHostedService(sp => sp.GetRequiredService<ReconcileLoop>());
         services.AddHostedService(sp => sp.GetRequiredService<ReconcileWatchdog>());

@@ -151,7 +151,7 @@ public sealed class RemoteCommandTests
 
         Assert.False(answer.GetProperty("ok").GetBoolean());
         Assert.Equal("reboot", answer.GetProperty("verb").GetString());
-        Assert.Equal("unknown verb 'reboot' (this agent knows: report-now, support-bundle)", answer.GetProperty("error").GetString());
+        Assert.Equal("unknown verb 'reboot' (this agent knows: capture-export, report-now, support-bundle)", answer.GetProperty("error").GetString());
     }
 
     [Fact]
@@ -171,6 +171,48 @@ public sealed class RemoteCommandTests
         await Wait.UntilAsync(() => rig.Logs.Any(l => l.Contains("Remote command report-now done", StringComparison.Ordinal) && l.Contains("answered: False", StringComparison.Ordinal)), Wait.Default, "report-now done without an answer");
     }
 
+    [Fact]
+    public async Task Capture_export_hands_captured_samples_to_the_fleet_in_pages_and_purges_what_was_collected()
+    {
+        await using var rig = await AgentRig.StartAsync(overrides: new()
+        {
+            ["Capture:Enabled"] = "true",
+            ["Capture:LowConfidence:0:Model"] = AgentRig.Model,
+            ["Capture:LowConfidence:0:Output"] = "probabilities",
+            ["Capture:LowConfidence:0:Below"] = "1.1",
+        });
+        await rig.DeployActiveAsync();
+        using var api = rig.Api();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(200, (await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest)).Status);
+        }
+
+        await Wait.UntilAsync(async () => (await api.GetAsync("/v1/status")).Body.RootElement.GetProperty("capture").GetProperty("samples").GetInt32() == 3, Wait.Default, "three captured samples");
+        await WaitForCommandsAsync(rig);
+
+        var first = await AskAsync(rig, "capture-export", """{"limit":2}""");
+        Assert.True(first.GetProperty("ok").GetBoolean(), first.ToString());
+        Assert.Equal(2, first.GetProperty("samples").GetArrayLength());
+        Assert.True(first.GetProperty("more").GetBoolean());
+        var sample = first.GetProperty("samples")[0];
+        Assert.Equal("low-confidence", sample.GetProperty("reason").GetString());
+        Assert.Equal(24, sample.GetProperty("request").GetProperty("inputs")[0].GetProperty("data").GetArrayLength());
+
+        // The next page acknowledges the first: those two are deleted on the device.
+        var next = first.GetProperty("next").GetInt64();
+        var second = await AskAsync(rig, "capture-export", $$"""{"after":{{next}},"purgeUpTo":{{next}}}""");
+        Assert.True(second.GetProperty("ok").GetBoolean(), second.ToString());
+        Assert.Equal(1, second.GetProperty("samples").GetArrayLength());
+        Assert.False(second.GetProperty("more").GetBoolean());
+        Assert.Equal(2, second.GetProperty("purged").GetInt32());
+        Assert.Equal(1, second.GetProperty("count").GetInt32());
+
+        var bad = await AskAsync(rig, "capture-export", """{"limit":"all"}""");
+        Assert.False(bad.GetProperty("ok").GetBoolean());
+        Assert.Equal("'limit' must be a whole number from 1 to 10000", bad.GetProperty("error").GetString());
+    }
+
     /// <summary>Commands are answered once the agent subscribed to them (the standing subscriptions follow the birth).</summary>
     private static Task WaitForCommandsAsync(AgentRig rig) =>
         Wait.UntilAsync(
@@ -178,9 +220,9 @@ public sealed class RemoteCommandTests
             Wait.Default,
             "the agent to answer commands");
 
-    private static async Task<JsonElement> AskAsync(AgentRig rig, string verb)
+    private static async Task<JsonElement> AskAsync(AgentRig rig, string verb, string payload = "{}")
     {
-        var outcome = await rig.Operator!.RequestAsync($"{Commands}/{verb}", "{}"u8.ToArray(), $"edgeagent/v1/devices/dev-1/responses/test-{verb}", Wait.Default, cancellationToken: TestContext.Current.CancellationToken);
+        var outcome = await rig.Operator!.RequestAsync($"{Commands}/{verb}", Encoding.UTF8.GetBytes(payload), $"edgeagent/v1/devices/dev-1/responses/test-{verb}", Wait.Default, cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(outcome.Answer is not null, $"no answer to {verb} ({rig.Diagnostics()})");
         using var doc = JsonDocument.Parse(outcome.Answer);
         return doc.RootElement.Clone();

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using EdgeAgent.Core;
 using EdgeAgent.Core.Bundles;
+using EdgeAgent.Core.Drift;
 
 namespace EdgeAgent.Fleet.Bundles;
 
@@ -39,6 +40,9 @@ public static class BundleBuilder
 
         /// <summary>Warm-up runs the device makes while staging (0..100). Default <see cref="BundleAcceptance.DefaultWarmupRuns"/>.</summary>
         public int? WarmupRuns { get; init; }
+
+        /// <summary>Drift baseline to sign into the manifest (docs/drift.md); checked against the model's inputs and outputs.</summary>
+        public DriftBaseline? Drift { get; init; }
 
         public DateTimeOffset Now { get; init; } = DateTimeOffset.UtcNow;
     }
@@ -89,6 +93,11 @@ public static class BundleBuilder
         }
 
         var (inputs, outputs) = ModelIntrospector.Read(request.ModelPath);
+        if (request.Drift is { } drift && DriftBaselineRules.FindViolation(drift, [.. inputs.Select(t => t.Name)], [.. outputs.Select(t => t.Name)]) is { } violation)
+        {
+            throw new ArgumentException($"drift baseline: {violation}");
+        }
+
         var suite = request.AcceptancePath is { } acceptancePath ? AcceptanceFileValidator.Check(acceptancePath, inputs, outputs) : null;
         BundleFileEntry file;
         using (var model = File.OpenRead(request.ModelPath))
@@ -124,6 +133,7 @@ public static class BundleBuilder
                 Tolerance = request.Tolerance ?? BundleAcceptance.DefaultTolerance,
                 WarmupRuns = request.WarmupRuns ?? BundleAcceptance.DefaultWarmupRuns,
             },
+            Drift = request.Drift,
         };
         var envelope = JsonSerializer.SerializeToUtf8Bytes(ManifestSigner.Sign(manifest, request.Keys), CoreJson.Indented);
         var dir = Path.GetDirectoryName(Path.GetFullPath(request.OutPath));

@@ -16,10 +16,34 @@ using Microsoft.ML.OnnxRuntime;
 // Usage: dotnet run -c Release --project bench/EdgeAgent.Bench [-- --seconds N]
 // Chunk pull throughput instead (ChunkPullBenchmark.cs): dotnet run -c Release --project bench/EdgeAgent.Bench -- chunks [--runs N]
 // Serving overhead against bare ORT, issue 5 (ServingBenchmark.cs): ... -- serving [--seconds N] [--rounds N]
+// Drift histogram update per value against a raw binary search, issue 6 (DriftBenchmark.cs): ... -- drift [--rounds N] [--passes N]
 if (args is ["chunks", ..])
 {
     var runs = args is [_, "--runs", var n] ? int.Parse(n, CultureInfo.InvariantCulture) : 3;
     await EdgeAgent.Bench.ChunkPullBenchmark.RunAsync(runs);
+    return;
+}
+
+if (args is ["drift", ..])
+{
+    var driftRounds = 5;
+    var passes = 20;
+    for (var i = 1; i + 1 < args.Length; i += 2)
+    {
+        switch (args[i])
+        {
+            case "--rounds":
+                driftRounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                break;
+            case "--passes":
+                passes = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                break;
+            default:
+                throw new ArgumentException($"unknown option {args[i]}; usage: drift [--rounds N] [--passes N]");
+        }
+    }
+
+    EdgeAgent.Bench.DriftBenchmark.Run(driftRounds, passes);
     return;
 }
 

@@ -17,6 +17,7 @@ public static class EdgectlApp
         {
             KeysCommands.Create(),
             BundleCommands.Create(),
+            DriftCommands.Create(),
             DeployCommand.Create(),
             RolloutCommands.Create(),
             FleetCommands.Create(),

@@ -11,4 +11,7 @@ public static class ExitCodes
     public const int DemoFailed = 5;
     public const int RolloutAborted = 6;
     public const int DeviceUnreachable = 7;
+
+    /// <summary><c>edgectl drift compare</c>: a feature or output is in drift against the bundle's baseline.</summary>
+    public const int DriftDetected = 8;
 }

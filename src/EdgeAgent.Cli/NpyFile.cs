@@ -17,10 +17,41 @@ internal static partial class NpyFile
     [GeneratedRegex(@"'descr'\s*:\s*'(?<descr>[^']+)'.*'fortran_order'\s*:\s*(?<fortran>True|False).*'shape'\s*:\s*\((?<shape>[^)]*)\)", RegexOptions.Singleline | RegexOptions.CultureInvariant)]
     private static partial Regex Header();
 
-    /// <summary>Writes <c>{"name","datatype","shape","data"}</c> for the array in <paramref name="path"/>.</summary>
-    public static void WriteInput(Utf8JsonWriter writer, string name, string path)
+    /// <summary>One array as the file holds it: Open Inference Protocol datatype, shape, element size and the raw data.</summary>
+    internal sealed record NpyArray(string Datatype, long[] Shape, int ElementSize, long Count, ReadOnlyMemory<byte> Data)
     {
-        ArgumentNullException.ThrowIfNull(writer);
+        /// <summary>Each element as a double (BOOL as 0/1; 64-bit integers beyond 2^53 lose precision).</summary>
+        public double[] ToDoubles()
+        {
+            var values = new double[Count];
+            var data = Data.Span;
+            for (var i = 0; i < values.Length; i++)
+            {
+                var e = data.Slice(i * ElementSize, ElementSize);
+                values[i] = Datatype switch
+                {
+                    "FP32" => BinaryPrimitives.ReadSingleLittleEndian(e),
+                    "FP64" => BinaryPrimitives.ReadDoubleLittleEndian(e),
+                    "FP16" => (double)BinaryPrimitives.ReadHalfLittleEndian(e),
+                    "INT8" => (sbyte)e[0],
+                    "INT16" => BinaryPrimitives.ReadInt16LittleEndian(e),
+                    "INT32" => BinaryPrimitives.ReadInt32LittleEndian(e),
+                    "INT64" => BinaryPrimitives.ReadInt64LittleEndian(e),
+                    "UINT8" => e[0],
+                    "UINT16" => BinaryPrimitives.ReadUInt16LittleEndian(e),
+                    "UINT32" => BinaryPrimitives.ReadUInt32LittleEndian(e),
+                    "UINT64" => BinaryPrimitives.ReadUInt64LittleEndian(e),
+                    _ => e[0] != 0 ? 1 : 0,
+                };
+            }
+
+            return values;
+        }
+    }
+
+    /// <summary>Reads the array in <paramref name="path"/>, checking the header and that the data fills the shape.</summary>
+    public static NpyArray Read(string path)
+    {
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic))
         {
@@ -81,12 +112,21 @@ internal static partial class NpyFile
             _ => throw new InvalidDataException($"{path}: dtype '{descr}' is not supported (little-endian numbers and bool only)"),
         };
         var count = shape.Aggregate(1L, (a, b) => a * b);
-        var data = bytes.AsSpan(offset + headerLength);
+        var data = bytes.AsMemory(offset + headerLength);
         if (data.Length != count * size)
         {
             throw new InvalidDataException($"{path}: shape ({string.Join(", ", shape)}) of {descr} needs {count * size} bytes of data, the file has {data.Length}");
         }
 
+        return new NpyArray(datatype, shape, size, count, data);
+    }
+
+    /// <summary>Writes <c>{"name","datatype","shape","data"}</c> for the array in <paramref name="path"/>.</summary>
+    public static void WriteInput(Utf8JsonWriter writer, string name, string path)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var (datatype, shape, size, count, memory) = Read(path);
+        var data = memory.Span;
         writer.WriteStartObject();
         writer.WriteString("name", name);
         writer.WriteString("datatype", datatype);

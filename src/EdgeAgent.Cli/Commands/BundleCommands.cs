@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeAgent.Cli.Drift;
 using EdgeAgent.Core.Bundles;
 using EdgeAgent.Fleet.Bundles;
 using EdgeAgent.Fleet.Keys;
@@ -45,6 +46,7 @@ internal static class BundleCommands
             }
 
             Console.WriteLine($"  {(manifest.Acceptance is { } a ? DescribeAcceptance(a, null) : $"acceptance: none ({BundleAcceptance.DefaultWarmupRuns} warm-up runs)")}");
+            Console.WriteLine($"  {(manifest.Drift is { } d ? DescribeDrift(d) : "drift baseline: none (not monitored)")}");
             Console.WriteLine($"  signatures: {signers.Count} ({string.Join(", ", signers.Select(k => k.Length > 12 ? k[..12] : k))})");
             return Task.FromResult(ExitCodes.Ok);
         }));
@@ -93,18 +95,39 @@ internal static class BundleCommands
         var acceptance = new Option<string?>("--acceptance") { Description = "Acceptance vectors (JSON: inputs with expected outputs) the device must reproduce before the model serves" };
         var tolerance = new Option<double?>("--tolerance") { Description = $"Absolute and relative tolerance for --acceptance outputs; default {BundleAcceptance.DefaultTolerance}" };
         var warmup = new Option<int?>("--warmup") { Description = $"Warm-up runs while staging, 0..{BundleAcceptance.MaxWarmupRuns}; default {BundleAcceptance.DefaultWarmupRuns}" };
+        var baseline = new Option<string?>("--baseline") { Description = "Drift baseline data (CSV with a header row, or .npy): monitored input features and the model's outputs on it are signed into the manifest (docs/drift.md)" };
+        var baselineFeatures = new Option<string[]>("--baseline-features") { Description = $"Input features to monitor: column indexes or ranges (0-7), CSV column names, INPUT[i], INPUT:mean, INPUT:std; comma-separated or repeated. Default: every value of the first input when a sample holds at most {FeatureSelection.MaxDefaultElements}, else mean and std of each input" };
+        var baselineBins = new Option<int>("--baseline-bins") { Description = "Quantile bins per monitored feature", DefaultValueFactory = _ => Core.Drift.DriftBaseline.DefaultBins };
         var json = CommonOptions.Json();
-        var command = new Command("create", "Build and sign NAME-VERSION.edgebundle from an ONNX model") { model, name, version, key, output, arch, deviceType, expires, chunk, rollbackOf, acceptance, tolerance, warmup, json };
+        var command = new Command("create", "Build and sign NAME-VERSION.edgebundle from an ONNX model") { model, name, version, key, output, arch, deviceType, expires, chunk, rollbackOf, acceptance, tolerance, warmup, baseline, baselineFeatures, baselineBins, json };
         command.SetAction((parse, _) => CliRunner.GuardAsync(() =>
         {
+            var baselinePath = parse.GetValue(baseline);
+            if (baselinePath is null && (parse.GetResult(baselineFeatures) is { Implicit: false } || parse.GetResult(baselineBins) is { Implicit: false }))
+            {
+                return Task.FromResult(CliRunner.Fail(ExitCodes.Usage, "--baseline-features and --baseline-bins need --baseline DATA"));
+            }
+
             var keys = parse.GetValue(key)!.Select(SigningKeys.LoadPrivate).ToList();
             try
             {
                 var n = parse.GetValue(name)!;
                 var v = parse.GetValue(version)!;
+                var modelPath = parse.GetValue(model)!;
+                OfflineDrift.Baseline? drift = null;
+                if (baselinePath is not null)
+                {
+                    if (!File.Exists(modelPath))
+                    {
+                        throw new FileNotFoundException($"model not found: {modelPath}", modelPath);
+                    }
+
+                    drift = OfflineDrift.CreateBaseline(modelPath, baselinePath, parse.GetValue(baselineFeatures), parse.GetValue(baselineBins));
+                }
+
                 var result = BundleBuilder.Create(new BundleBuilder.Request
                 {
-                    ModelPath = parse.GetValue(model)!,
+                    ModelPath = modelPath,
                     Name = n,
                     Version = v,
                     Keys = keys,
@@ -117,10 +140,11 @@ internal static class BundleCommands
                     AcceptancePath = parse.GetValue(acceptance),
                     Tolerance = parse.GetValue(tolerance),
                     WarmupRuns = parse.GetValue(warmup),
+                    Drift = drift?.Drift,
                 });
                 if (parse.GetValue(json))
                 {
-                    CliRunner.WriteJson(new { path = result.Path, manifest = result.Manifest });
+                    CliRunner.WriteJson(new { path = result.Path, manifest = result.Manifest, driftNotes = drift?.Notes });
                 }
                 else
                 {
@@ -129,6 +153,15 @@ internal static class BundleCommands
                     if (result.Manifest.Acceptance is { } a)
                     {
                         Console.WriteLine($"  {DescribeAcceptance(a, result.AcceptanceVectors)}");
+                    }
+
+                    if (drift is not null)
+                    {
+                        Console.WriteLine($"  {DescribeDrift(drift.Drift)}");
+                        foreach (var note in drift.Notes)
+                        {
+                            Console.WriteLine($"  note: {note}");
+                        }
                     }
                 }
 
@@ -240,6 +273,13 @@ internal static class BundleCommands
 
         var count = vectors is { } n ? $"{n} vector(s) in " : string.Empty;
         return $"acceptance: {count}{a.File}, tolerance {a.Tolerance.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}, {warmup}";
+    }
+
+    private static string DescribeDrift(Core.Drift.DriftBaseline d)
+    {
+        static string Names(IReadOnlyList<Core.Drift.DriftDistribution> list) =>
+            list.Count == 0 ? "none" : list.Count <= 6 ? string.Join(", ", list.Select(e => e.Name)) : $"{string.Join(", ", list.Take(5).Select(e => e.Name))}, ... ({list.Count})";
+        return $"drift baseline: {d.Samples} samples, {d.Bins} bins; features {Names(d.Features)}; outputs {Names(d.Outputs)}";
     }
 
     internal static TrustedKeys LoadTrust(IEnumerable<string> paths)

@@ -17,6 +17,44 @@ public sealed class DriftHistogramTests
         Assert.Equal(3, histogram.BinOf(double.PositiveInfinity));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(9)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(99)]
+    [InlineData(999)]
+    public void Any_number_of_edges_bins_like_counting_the_edges_below(int edges)
+    {
+        double[] keys = [.. Enumerable.Range(0, edges).Select(i => i * 0.5)];
+        var histogram = DriftHistogram.WithEdges(keys);
+        var random = new Random(edges);
+
+        for (var i = 0; i < 5000; i++)
+        {
+            // Every edge exactly, and values between and beyond them.
+            var v = i % 2 == 0 ? keys[random.Next(edges)] : (random.NextDouble() * (edges + 2) * 0.5) - 0.5;
+            Assert.Equal(keys.Count(k => k < v), histogram.BinOf(v));
+        }
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(40)]
+    public void Classes_are_found_by_exact_value_among_any_number(int classes)
+    {
+        var histogram = DriftHistogram.WithClasses([.. Enumerable.Range(0, classes).Select(i => (long)i * 3)]);
+
+        for (var i = 0; i < classes; i++)
+        {
+            Assert.Equal(i, histogram.BinOf(i * 3));
+            Assert.Equal(classes, histogram.BinOf((i * 3) + 1));
+        }
+
+        Assert.Equal(classes, histogram.BinOf(-3));
+        Assert.Equal(classes, histogram.BinOf(classes * 3));
+    }
+
     [Fact]
     public void NaN_is_counted_apart_and_not_binned()
     {

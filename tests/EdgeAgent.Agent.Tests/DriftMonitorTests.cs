@@ -103,6 +103,7 @@ public sealed class DriftMonitorTests
         Assert.All(drifted, f => Assert.True(f.GetProperty("psi").GetDouble() >= 0.25 || f.GetProperty("js").GetDouble() >= 0.2 || f.GetProperty("ks").GetDouble() >= 0.2, f.ToString()));
         var (_, status) = await api.GetAsync("/v1/status");
         Assert.Equal("drift", status.RootElement.GetProperty("drift")[0].GetProperty("state").GetString());
+        await Wait.UntilAsync(() => rig.LastMessage("health")?.RootElement.GetProperty("drift") is { ValueKind: JsonValueKind.Array } d && d.GetArrayLength() == 1 && d[0].GetProperty("state").GetString() == "drift", Wait.Default, "health showing the drift state");
 
         // While in drift, capture keeps requests for retraining.
         await Wait.UntilAsync(async () => (await api.GetAsync("/v1/capture")).Body.RootElement.GetProperty("samples").GetArrayLength() > 0, Wait.Default, "captured drift samples");

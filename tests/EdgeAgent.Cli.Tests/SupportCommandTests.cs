@@ -112,7 +112,7 @@ public sealed class SupportCommandTests : IAsyncDisposable
 
         var unknown = await Edgectl.RunAsync("fleet", "cmd", "dev-9", "reboot", "--broker", url);
         Assert.Equal(1, unknown.Code);
-        Assert.Equal("edgectl: dev-9 answered reboot: unknown verb 'reboot' (this agent knows: report-now, support-bundle)", unknown.Stderr.Trim());
+        Assert.Equal("edgectl: dev-9 answered reboot: unknown verb 'reboot' (this agent knows: capture-export, report-now, support-bundle)", unknown.Stderr.Trim());
     }
 
     [Fact]

@@ -31,13 +31,14 @@ public sealed class HealthReporter : BackgroundService
     private readonly DateTimeOffset _started;
     private readonly GpioPort _gpio;
     private readonly ReconcileWatchdog _watchdog;
+    private readonly Drift.DriftMonitor _drift;
     private readonly WakeSignal _now = new();
     private readonly Lock _snapshotGate = new();
     private TimeSpan _lastCpu;
     private long _lastTimestamp;
     private long _sent;
 
-    public HealthReporter(MqttSession mqtt, InferenceMeter meter, Outbox outbox, DeploymentStore deployments, Serving.ModelCatalog catalog, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, GpioPort gpio, ReconcileWatchdog watchdog, TimeProvider time, ILogger<HealthReporter> logger)
+    public HealthReporter(MqttSession mqtt, InferenceMeter meter, Outbox outbox, DeploymentStore deployments, Serving.ModelCatalog catalog, IOptions<AgentOptions> agent, IOptions<TelemetryOptions> telemetry, GpioPort gpio, ReconcileWatchdog watchdog, Drift.DriftMonitor drift, TimeProvider time, ILogger<HealthReporter> logger)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(telemetry);
@@ -54,6 +55,7 @@ public sealed class HealthReporter : BackgroundService
         _logger = logger;
         _started = time.GetUtcNow();
         _gpio = gpio;
+        _drift = drift;
         _watchdog = watchdog;
         _watchdog.Stalled += OnWatchdogStalled;
         _watchdog.Recovered += OnWatchdogRecovered;
@@ -194,6 +196,7 @@ public sealed class HealthReporter : BackgroundService
             mqtt = new { reconnects = _mqtt.Reconnects, session = _mqtt.SessionSeq },
             gpio = _gpio.Status(),
             watchdog = _watchdog.Status(),
+            drift = _drift.Status(),
             lastDeployment = last is null ? null : new { model = last.Name, version = last.TargetVersion, state = last.State, reason = last.Reason, at = last.Updated },
         };
     }

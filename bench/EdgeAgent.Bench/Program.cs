@@ -123,7 +123,7 @@ try
         // 4. Outbox: one metrics record per window into LiteDB (the telemetry write path).
         var outbox = (Outbox)agent.Services.GetService(typeof(Outbox))!;
         var payload = new string('x', 300);
-        results.Add(Measure("outbox enqueue (LiteDB record)", seconds / 2, () => outbox.Enqueue("bench", _ => payload)));
+        results.Add(Measure("outbox enqueue (LiteDB record)", seconds / 2, () => outbox.Enqueue(OutboxClass.Metrics, "bench", seq => new { seq, payload })));
         await agent.StopAsync();
     }
 }

@@ -310,7 +310,7 @@ public static class LocalApi
                 .Select(m => new { name = m.Name, version = m.Version, executionProvider = m.ExecutionProvider, fallback = m.ProviderFallback }),
             pinned = desired.Local.Models,
             models = ModelStateReport.Of(store, services.GetRequiredService<DeploymentProgress>(), meter.Totals(), desired, agent.MaxAttempts),
-            outbox = new { depth = outbox.Depth, dropped = outbox.Dropped, delivered = outbox.Delivered },
+            outbox = outbox.Status(),
             gpio = services.GetRequiredService<GpioPort>().Status(),
             watchdog = services.GetRequiredService<ReconcileWatchdog>().Status(),
         };

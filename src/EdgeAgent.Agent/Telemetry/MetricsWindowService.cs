@@ -1,13 +1,14 @@
-using System.Text.Json;
 using EdgeAgent.Agent.Options;
-using EdgeAgent.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EdgeAgent.Agent.Telemetry;
 
-/// <summary>Every <c>Telemetry:WindowSeconds</c>, closes the inference windows and writes one outbox record per model.</summary>
+/// <summary>
+/// Every <c>Telemetry:WindowSeconds</c>, closes the inference windows and writes one outbox record per model (class
+/// <see cref="OutboxClass.Metrics"/>, topic <c>metrics</c>), all of one tick in one transaction.
+/// </summary>
 public sealed class MetricsWindowService : BackgroundService
 {
     public const string Kind = "metrics";
@@ -65,9 +66,6 @@ public sealed class MetricsWindowService : BackgroundService
     public void Flush()
     {
         var end = _time.GetUtcNow();
-        foreach (var window in _meter.CloseWindows())
-        {
-            _outbox.Enqueue(Kind, seq => JsonSerializer.Serialize(window.Close(seq, _deviceId, end), CoreJson.Options));
-        }
+        _outbox.EnqueueMany(OutboxClass.Metrics, Kind, _meter.CloseWindows(), (seq, window) => window.Close(seq, _deviceId, end));
     }
 }

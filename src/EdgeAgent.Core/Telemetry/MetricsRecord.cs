@@ -5,7 +5,7 @@ namespace EdgeAgent.Core.Telemetry;
 /// <summary>One window of one model, as published on <c>{p}/devices/{id}/metrics</c>.</summary>
 public sealed record MetricsRecord
 {
-    /// <summary>Monotonic per device; a consumer detects gaps and duplicates with it.</summary>
+    /// <summary>The device-wide outbox sequence (shared with events and drift); a consumer detects gaps and duplicates with it.</summary>
     [JsonPropertyName("seq")] public long Seq { get; init; }
 
     [JsonPropertyName("deviceId")] public required string DeviceId { get; init; }

@@ -45,6 +45,13 @@ public sealed class TelemetryTests
         Assert.True(busy.GetProperty("latencyMs").GetProperty("p95").GetDouble() > 0);
         Assert.True(File.Exists(Path.Combine(rig.StateDirectory, "outbox.db")));
 
+        // Output statistics: the sample model's probabilities lie in [0, 1]; its labels are classes 0..2.
+        var outputs = busy.GetProperty("outputs").EnumerateArray().ToDictionary(o => o.GetProperty("name").GetString()!);
+        var probabilities = outputs["probabilities"];
+        Assert.True(probabilities.GetProperty("count").GetInt64() > 0);
+        Assert.InRange(probabilities.GetProperty("min").GetDouble(), 0, 1);
+        Assert.InRange(probabilities.GetProperty("max").GetDouble(), 0, 1);
+        Assert.InRange(outputs["label"].GetProperty("mean").GetDouble(), 0, 2);
     }
 
     [Fact]

@@ -26,4 +26,10 @@ public sealed record MetricsRecord
     [JsonPropertyName("nonFinite")] public long NonFinite { get; init; }
 
     [JsonPropertyName("latencyMs")] public required LatencySummary LatencyMs { get; init; }
+
+    /// <summary>
+    /// Per model output (in model order), statistics of the finite values of numeric tensor outputs over the window's
+    /// successful responses; null (omitted) when no response was served. Non-tensor outputs have count 0.
+    /// </summary>
+    [JsonPropertyName("outputs")] public IReadOnlyList<ValueSummary>? Outputs { get; init; }
 }

@@ -23,6 +23,7 @@ public static class EdgectlApp
             DeviceCommands.Status(),
             DeviceCommands.Infer(),
             ModelsCommand.Create(),
+            MetricsCommand.Create(),
             CheckCommand.Create(),
             GpioCommand.Create(),
             InstallCommands.Install(),

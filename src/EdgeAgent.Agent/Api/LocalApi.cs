@@ -71,6 +71,25 @@ public static class LocalApi
                 pins = port.Pins(),
             },
             CoreJson.Options));
+        app.MapGet("/v1/metrics", (HttpContext context, MetricsWindowService windows, Outbox outbox, IOptions<AgentOptions> agent) =>
+        {
+            var limit = 20;
+            if (context.Request.Query.TryGetValue("limit", out var text)
+                && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MetricsWindowService.RecentCapacity))
+            {
+                return Error(400, $"limit must be a whole number from 1 to {MetricsWindowService.RecentCapacity}");
+            }
+
+            return Results.Json(
+                new
+                {
+                    deviceId = agent.Value.DeviceId,
+                    windowSeconds = windows.Window.TotalSeconds,
+                    windows = windows.Recent(limit),
+                    outbox = outbox.Status(),
+                },
+                CoreJson.Options);
+        });
         app.MapPost("/v1/bundles", InstallAsync);
         app.MapDelete("/v1/pins/{name}", (string name, DesiredStateInbox desired) =>
             desired.Release(name)

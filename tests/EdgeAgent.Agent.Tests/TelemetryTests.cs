@@ -81,6 +81,65 @@ public sealed class TelemetryTests
     }
 
     [Fact]
+    public async Task Over_its_byte_budget_the_outbox_drops_the_oldest_metrics_first_counts_each_drop_and_health_reports_them()
+    {
+        var port = Fleet.Mqtt.EmbeddedBroker.FreePort();
+        await using var rig = await AgentRig.StartAsync(await TestBroker.EmbeddedAsync(port), new Dictionary<string, string?>
+        {
+            ["Telemetry:WindowSeconds"] = "0.1",
+            ["Telemetry:OutboxMaxBytes"] = "8192",
+        });
+        await rig.DeployActiveAsync();
+        var mqtt = rig.Service<Mqtt.MqttSession>();
+
+        await rig.Broker.DisposeAsync();
+        await Wait.UntilAsync(() => !mqtt.IsConnected, Wait.Default, "the agent to notice the outage");
+        var alert = rig.Outbox.Enqueue(OutboxClass.Alert, "events", seq => new { seq, deviceId = AgentRig.DeviceId, type = "test-alert" });
+        var drift = rig.Outbox.Enqueue(OutboxClass.Drift, "drift", seq => new { seq, deviceId = AgentRig.DeviceId, kind = "window" });
+        await Wait.UntilAsync(() => rig.Outbox.Status().Dropped.Metrics >= 10, Wait.Default, "metrics windows to push the outbox over 8 KiB");
+        var dropped = rig.Outbox.Status().Dropped;
+        Assert.Equal((0, 0, 0), (dropped.Alert, dropped.Event, dropped.Drift));
+        Assert.True(rig.Outbox.Bytes <= 8192);
+        Assert.Contains(rig.Logs, l => l.Contains("Outbox over its budget of 8192 bytes", StringComparison.Ordinal));
+
+        await rig.ReplaceBrokerAsync(await TestBroker.EmbeddedAsync(port));
+
+        // The alert and the drift report, older than most of the metrics dropped after them, survived; the consumer's
+        // gaps are exactly the drops.
+        await Wait.UntilAsync(() => rig.Messages("events").Any(e => e.RootElement.GetProperty("seq").GetInt64() == alert), Wait.Default, "the alert");
+        await Wait.UntilAsync(() => rig.Messages("drift").Any(e => e.RootElement.GetProperty("seq").GetInt64() == drift), Wait.Default, "the drift report");
+        var health = await Wait.ForAsync(
+            () => rig.Messages("health").LastOrDefault(h => h.RootElement.GetProperty("outbox").GetProperty("dropped").GetProperty("metrics").GetInt64() >= 10),
+            Wait.Default,
+            "a heartbeat with the drops");
+        var reported = health.RootElement.GetProperty("outbox").GetProperty("dropped");
+        Assert.Equal((0L, 0L, 0L), (reported.GetProperty("alert").GetInt64(), reported.GetProperty("event").GetInt64(), reported.GetProperty("drift").GetInt64()));
+        var at = rig.Outbox.Status();
+        var ledger = new SeqLedger();
+        await Wait.UntilAsync(
+            () =>
+            {
+                ledger = new SeqLedger();
+                foreach (var leaf in AgentRig.OutboxTopics)
+                {
+                    foreach (var m in rig.Messages(leaf))
+                    {
+                        ledger.Add(m.RootElement.GetProperty("seq").GetInt64());
+                    }
+                }
+
+                return ledger.Highest >= at.LastSeq && ledger.Gaps().Sum(g => g.To - g.From + 1) <= at.Dropped.Total;
+            },
+            Wait.Default,
+            "every record that was not dropped");
+        var missing = ledger.Gaps().Sum(g => g.To - g.From + 1);
+        Assert.Equal(rig.Outbox.Status().Dropped.Total, missing);
+        using var api = rig.Api();
+        var (_, status) = await api.GetAsync("/v1/status");
+        Assert.Equal(rig.Outbox.Status().Dropped.Metrics, status.RootElement.GetProperty("outbox").GetProperty("dropped").GetProperty("metrics").GetInt64());
+    }
+
+    [Fact]
     public async Task Heartbeat_reports_resources_models_and_outbox()
     {
         await using var rig = await AgentRig.StartAsync();

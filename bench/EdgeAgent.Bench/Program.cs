@@ -16,10 +16,18 @@ using Microsoft.ML.OnnxRuntime;
 // Usage: dotnet run -c Release --project bench/EdgeAgent.Bench [-- --seconds N]
 // Chunk pull throughput instead (ChunkPullBenchmark.cs): dotnet run -c Release --project bench/EdgeAgent.Bench -- chunks [--runs N]
 // Serving overhead against bare ORT, issue 5 (ServingBenchmark.cs): ... -- serving [--seconds N] [--rounds N]
+// Outbox write and drain rates against LiteDB InsertBulk and MQTTnet QoS 1, issue 6 (OutboxBenchmark.cs): ... -- outbox [--rounds N]
 if (args is ["chunks", ..])
 {
     var runs = args is [_, "--runs", var n] ? int.Parse(n, CultureInfo.InvariantCulture) : 3;
     await EdgeAgent.Bench.ChunkPullBenchmark.RunAsync(runs);
+    return;
+}
+
+if (args is ["outbox", ..])
+{
+    var rounds = args is [_, "--rounds", var r] ? int.Parse(r, CultureInfo.InvariantCulture) : 3;
+    await EdgeAgent.Bench.OutboxBenchmark.RunAsync(rounds);
     return;
 }
 

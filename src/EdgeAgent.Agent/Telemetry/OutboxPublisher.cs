@@ -127,7 +127,7 @@ public sealed class OutboxPublisher : BackgroundService
     }
 
     /// <summary>One record as itself; several as <c>{"records":[r1,r2,...]}</c>.</summary>
-    internal static byte[] Payload(IReadOnlyList<OutboxRecord> batch)
+    public static byte[] Payload(IReadOnlyList<OutboxRecord> batch)
     {
         if (batch.Count == 1)
         {

@@ -353,7 +353,7 @@ internal static class ChunkPullBenchmark
     }
 
     /// <summary>mosquitto on a free port with a generated config, or the embedded MQTTnet server when mosquitto is missing.</summary>
-    private sealed class Broker : IAsyncDisposable
+    internal sealed class Broker : IAsyncDisposable
     {
         private static readonly string[] MosquittoPaths = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"];
         private readonly Process? _mosquitto;

@@ -17,6 +17,7 @@ using Microsoft.ML.OnnxRuntime;
 // Chunk pull throughput instead (ChunkPullBenchmark.cs): dotnet run -c Release --project bench/EdgeAgent.Bench -- chunks [--runs N]
 // Serving overhead against bare ORT, issue 5 (ServingBenchmark.cs): ... -- serving [--seconds N] [--rounds N]
 // Drift histogram update per value against a raw binary search, issue 6 (DriftBenchmark.cs): ... -- drift [--rounds N] [--passes N]
+// Outbox write and drain rates against LiteDB InsertBulk and MQTTnet QoS 1, issue 6 (OutboxBenchmark.cs): ... -- outbox [--rounds N]
 if (args is ["chunks", ..])
 {
     var runs = args is [_, "--runs", var n] ? int.Parse(n, CultureInfo.InvariantCulture) : 3;
@@ -44,6 +45,13 @@ if (args is ["drift", ..])
     }
 
     EdgeAgent.Bench.DriftBenchmark.Run(driftRounds, passes);
+    return;
+}
+
+if (args is ["outbox", ..])
+{
+    var rounds = args is [_, "--rounds", var r] ? int.Parse(r, CultureInfo.InvariantCulture) : 3;
+    await EdgeAgent.Bench.OutboxBenchmark.RunAsync(rounds);
     return;
 }
 
@@ -147,7 +155,7 @@ try
         // 4. Outbox: one metrics record per window into LiteDB (the telemetry write path).
         var outbox = (Outbox)agent.Services.GetService(typeof(Outbox))!;
         var payload = new string('x', 300);
-        results.Add(Measure("outbox enqueue (LiteDB record)", seconds / 2, () => outbox.Enqueue("bench", _ => payload)));
+        results.Add(Measure("outbox enqueue (LiteDB record)", seconds / 2, () => outbox.Enqueue(OutboxClass.Metrics, "bench", seq => new { seq, payload })));
         await agent.StopAsync();
     }
 }

@@ -102,7 +102,7 @@ public static class AgentHost
         services.AddSingleton(gpio ?? (() => new System.Device.Gpio.GpioController()));
         services.AddSingleton<GpioPort>();
         services.AddSingleton<GpioRules>();
-        services.AddSingleton<IOutputObserver>(sp => sp.GetRequiredService<GpioRules>());
+        services.AddSingleton<IOutputObserver>(sp => new OutputObservers(sp.GetRequiredService<GpioRules>(), sp.GetRequiredService<InferenceMeter>()));
         services.AddSingleton<StatusLed>();
         services.AddSingleton<GpioInputs>();
         services.AddSingleton<ModelDriftStates>();

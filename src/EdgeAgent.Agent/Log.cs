@@ -71,8 +71,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "{Model} {Version} runs on {Provider}: {Fallback}")]
     public static partial void ProviderFallback(ILogger logger, string model, string version, string provider, string fallback);
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Outbox full: dropped {Count} oldest records")]
-    public static partial void OutboxDropped(ILogger logger, long count);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "The outbox file could not be read and was moved to {Aside}; starting with an empty outbox ({Error})")]
     public static partial void OutboxReset(ILogger logger, string aside, string error);
@@ -135,4 +133,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6027, Level = LogLevel.Warning, Message = "Remote command {Verb}: the answer on {Topic} was not acknowledged by the broker")]
     public static partial void AnswerNotDelivered(ILogger logger, string verb, string topic);
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Outbox over its budget of {MaxBytes} bytes: dropped the oldest records of the lowest classes (alert {Alert}, event {Event}, drift {Drift}, metrics {Metrics}); logged at most once a minute")]
+    public static partial void OutboxDropped(ILogger logger, long maxBytes, long alert, long @event, long drift, long metrics);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "A {Class} record for {Topic} is larger than the outbox budget of {MaxBytes} bytes (Telemetry:OutboxMaxBytes); dropped")]
+    public static partial void OutboxRecordTooLarge(ILogger logger, string @class, string topic, long maxBytes);
+
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "Moved {Count} records of the old outbox format to the device-wide sequence, from seq {First}")]
+    public static partial void OutboxMigrated(ILogger logger, int count, long first);
+
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Debug, Message = "Outbox batch of {Count} record(s) on {Topic} (seq {First}..{Last}) was not acknowledged; it is sent again after reconnecting")]
+    public static partial void OutboxBatchUnacknowledged(ILogger logger, int count, string topic, long first, long last);
 }

@@ -24,6 +24,7 @@ public static class EdgectlApp
             DeviceCommands.Status(),
             DeviceCommands.Infer(),
             ModelsCommand.Create(),
+            MetricsCommand.Create(),
             CheckCommand.Create(),
             GpioCommand.Create(),
             CaptureCommands.Create(),

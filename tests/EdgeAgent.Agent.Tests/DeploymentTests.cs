@@ -98,7 +98,8 @@ public sealed class DeploymentTests
         using var api = rig.Api();
         var (status, _) = await api.PostAsync("/v2/models/vibration/infer", AgentRig.SampleRequest);
         Assert.Equal(404, status);
-        Assert.Contains(rig.Messages("events"), e => e.RootElement.GetProperty("state").GetString() == "Removed");
+        // Events come through the outbox, after the reported state that is published directly.
+        await Wait.UntilAsync(() => rig.Messages("events").Any(e => e.RootElement.GetProperty("state").GetString() == "Removed"), Wait.Default, "the event");
     }
 
     [Fact]
@@ -167,7 +168,8 @@ public sealed class DeploymentTests
 
         await rig.WaitForReportedAsync("Active", "1.0.0", TimeSpan.FromSeconds(20));
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(20), "the rollback did not wait for the stuck download to time out");
-        Assert.Contains(rig.Messages("events"), e => e.RootElement.TryGetProperty("reason", out var r) && r.GetString()!.StartsWith("superseded", StringComparison.Ordinal));
+        // Events come through the outbox, after the reported state that is published directly.
+        await Wait.UntilAsync(() => rig.Messages("events").Any(e => e.RootElement.TryGetProperty("reason", out var r) && r.GetString()!.StartsWith("superseded", StringComparison.Ordinal)), Wait.Default, "the event");
     }
 
     [Fact]
@@ -248,7 +250,8 @@ public sealed class DeploymentTests
         await rig.PublishRawAsync(Topics.TrustRoot(), File.ReadAllBytes(Path.Combine(work, "root-v2.json")));
         await Wait.UntilAsync(() => rig.LastMessage("reported") is { } doc && doc.RootElement.TryGetProperty("trustRoot", out var root) && root.GetProperty("version").GetInt32() == 2, Wait.Default, "reported trust root v2");
 
-        Assert.Contains(rig.Messages("events"), e => e.RootElement.GetProperty("type").GetString() == "trust-root" && e.RootElement.GetProperty("version").GetInt32() == 2);
+        // Events come through the outbox, after the reported state that is published directly.
+        await Wait.UntilAsync(() => rig.Messages("events").Any(e => e.RootElement.GetProperty("type").GetString() == "trust-root" && e.RootElement.GetProperty("version").GetInt32() == 2), Wait.Default, "the event");
 
         // A forged root signed only by the revoked key is refused and reported.
         using (var stranger = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))

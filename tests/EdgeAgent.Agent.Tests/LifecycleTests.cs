@@ -119,7 +119,8 @@ public sealed class LifecycleTests
         await rig.WaitForReportedAsync("Probation", "2.0.0");
         var active = await rig.WaitForReportedAsync("Active", "2.0.0");
         Assert.Equal("1.0.0", active.GetProperty("previousVersion").GetString());
-        Assert.Contains(rig.Messages("events"), e => e.RootElement.GetProperty("state").GetString() == "Active" && e.RootElement.TryGetProperty("reason", out var r) && r.GetString()!.StartsWith("probation passed", StringComparison.Ordinal));
+        // Events come through the outbox, after the reported state that is published directly.
+        await Wait.UntilAsync(() => rig.Messages("events").Any(e => e.RootElement.GetProperty("state").GetString() == "Active" && e.RootElement.TryGetProperty("reason", out var r) && r.GetString()!.StartsWith("probation passed", StringComparison.Ordinal)), Wait.Default, "the event");
 
         // The operator aborts: 1.0.0 is no longer on the broker, the device still has it.
         await rig.PublishRawAsync(Topics.Manifest("vibration", "1.0.0"), []);

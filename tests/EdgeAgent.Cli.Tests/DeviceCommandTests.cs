@@ -28,6 +28,7 @@ public sealed class DeviceCommandTests : IAsyncDisposable
                 ["Agent:ProbationSeconds"] = "1",
                 ["Mqtt:Url"] = _broker.Url,
                 ["Trust:PublicKeys:0"] = keys.PublicKeyPath,
+                ["Telemetry:WindowSeconds"] = "0.5",
             }).Build(),
             logging => logging.ClearProviders());
         await Task.Run(() => _agent.StartAsync(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken);
@@ -106,6 +107,28 @@ public sealed class DeviceCommandTests : IAsyncDisposable
         var human = await Edgectl.RunAsync("status", "--socket", socket);
         Assert.True(human.Stdout.Contains("vibration", StringComparison.Ordinal), human.Stdout);
         Assert.Contains("Active", human.Stdout, StringComparison.Ordinal);
+
+        // The windows that counted the two inferences, and the outbox they went through.
+        long counted = 0;
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while (counted < 2 && DateTime.UtcNow < deadline)
+        {
+            var metrics = await Edgectl.RunAsync("metrics", "--socket", socket, "--json", "--limit", "100");
+            Assert.True(metrics.Code == 0, metrics.Stderr);
+            using var doc = JsonDocument.Parse(metrics.Stdout);
+            counted = doc.RootElement.GetProperty("windows").EnumerateArray().Sum(w => w.GetProperty("count").GetInt64());
+            Assert.Equal(16L * 1024 * 1024, doc.RootElement.GetProperty("outbox").GetProperty("maxBytes").GetInt64());
+            Assert.Equal(0, doc.RootElement.GetProperty("outbox").GetProperty("dropped").GetProperty("metrics").GetInt64());
+        }
+
+        Assert.Equal(2, counted);
+        var metricsText = await Edgectl.RunAsync("metrics", "--socket", socket);
+        Assert.True(metricsText.Code == 0, metricsText.Stderr);
+        Assert.Contains("probabilities", metricsText.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"outbox: \d+ waiting \(.* of 16 MiB\), \d+ delivered, 0 dropped, last seq \d+", metricsText.Stdout);
+        var badLimit = await Edgectl.RunAsync("metrics", "--socket", socket, "--limit", "0");
+        Assert.Equal(1, badLimit.Code);
+        Assert.Contains("limit must be a whole number from 1 to 100", badLimit.Stderr, StringComparison.Ordinal);
     }
 
     private static float[] SampleRows()

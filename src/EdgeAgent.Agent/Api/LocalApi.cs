@@ -78,6 +78,25 @@ public static class LocalApi
             var bundle = builder.Build();
             return Results.File(bundle.Content, "application/gzip", bundle.FileName);
         });
+        app.MapGet("/v1/metrics", (HttpContext context, MetricsWindowService windows, Outbox outbox, IOptions<AgentOptions> agent) =>
+        {
+            var limit = 20;
+            if (context.Request.Query.TryGetValue("limit", out var text)
+                && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MetricsWindowService.RecentCapacity))
+            {
+                return Error(400, $"limit must be a whole number from 1 to {MetricsWindowService.RecentCapacity}");
+            }
+
+            return Results.Json(
+                new
+                {
+                    deviceId = agent.Value.DeviceId,
+                    windowSeconds = windows.Window.TotalSeconds,
+                    windows = windows.Recent(limit),
+                    outbox = outbox.Status(),
+                },
+                CoreJson.Options);
+        });
         app.MapPost("/v1/bundles", InstallAsync);
         app.MapGet("/v1/capture", (HttpContext context, CaptureStore store) =>
         {
@@ -366,7 +385,7 @@ public static class LocalApi
                 .Select(m => new { name = m.Name, version = m.Version, executionProvider = m.ExecutionProvider, fallback = m.ProviderFallback }),
             pinned = desired.Local.Models,
             models = ModelStateReport.Of(store, services.GetRequiredService<DeploymentProgress>(), meter.Totals(), desired, agent.MaxAttempts),
-            outbox = new { depth = outbox.Depth, dropped = outbox.Dropped, delivered = outbox.Delivered },
+            outbox = outbox.Status(),
             gpio = services.GetRequiredService<GpioPort>().Status(),
             capture = CaptureStatus(services),
             drift = services.GetRequiredService<DriftMonitor>().Status(),

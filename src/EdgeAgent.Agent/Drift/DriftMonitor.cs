@@ -117,12 +117,12 @@ public sealed class DriftMonitor : BackgroundService, IInferenceTap
             _states.Set(model.Name, model.Tracker.State == DriftState.Drift);
             var start = model.WindowStart;
             model.WindowStart = end;
-            _outbox.Enqueue(Kind, seq => Payload(seq, "window", model, report, start, end));
+            _outbox.Enqueue(OutboxClass.Drift, Kind, seq => Payload(seq, "window", model, report, start, end));
             if (report.Changed)
             {
                 Interlocked.Increment(ref _alerts);
                 Log.DriftStateChanged(_logger, model.Name, model.Version, Name(report.PreviousState), Name(report.State), Worst(report));
-                _outbox.Enqueue(Kind, seq => Payload(seq, "alert", model, report, start, end));
+                _outbox.Enqueue(OutboxClass.Alert, Kind, seq => Payload(seq, "alert", model, report, start, end));
             }
         }
     }
@@ -231,24 +231,22 @@ public sealed class DriftMonitor : BackgroundService, IInferenceTap
         }
     }
 
-    private string Payload(long seq, string kind, ModelDrift model, DriftWindowReport report, DateTimeOffset start, DateTimeOffset end) =>
-        JsonSerializer.Serialize(
-            new
-            {
-                seq,
-                kind,
-                deviceId = _deviceId,
-                model = model.Name,
-                version = model.Version,
-                windowStart = start,
-                windowEnd = end,
-                count = report.Count,
-                state = Name(report.State),
-                previousState = kind == "alert" ? Name(report.PreviousState) : null,
-                features = report.Features,
-                outputs = report.Outputs,
-            },
-            CoreJson.Options);
+    private object Payload(long seq, string kind, ModelDrift model, DriftWindowReport report, DateTimeOffset start, DateTimeOffset end) =>
+        new
+        {
+            seq,
+            kind,
+            deviceId = _deviceId,
+            model = model.Name,
+            version = model.Version,
+            windowStart = start,
+            windowEnd = end,
+            count = report.Count,
+            state = Name(report.State),
+            previousState = kind == "alert" ? Name(report.PreviousState) : null,
+            features = report.Features,
+            outputs = report.Outputs,
+        };
 
     private static string Name(DriftState state) => state switch
     {

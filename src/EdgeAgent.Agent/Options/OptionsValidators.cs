@@ -242,6 +242,16 @@ internal sealed class OptionsValidators :
             errors.Add("Telemetry:OutboxMaxRecords must be at least 100");
         }
 
+        if (options.OutboxMaxBytes is < 4096 or > 1L << 40)
+        {
+            errors.Add("Telemetry:OutboxMaxBytes must be between 4096 and 1099511627776");
+        }
+
+        if (options.OutboxBatchMaxBytes is < 1024 or > (int)Mqtt.MqttSession.MaximumPacketSize)
+        {
+            errors.Add("Telemetry:OutboxBatchMaxBytes must be between 1024 and 4194304");
+        }
+
         return Result(errors);
     }
 

@@ -14,6 +14,15 @@ public sealed class TelemetryOptions
     /// <summary>Seconds between heartbeats on <c>{p}/devices/{id}/health</c>.</summary>
     public double HealthIntervalSeconds { get; set; } = 30;
 
-    /// <summary>Records the outbox keeps while the broker is unreachable; beyond it the oldest are dropped and counted.</summary>
+    /// <summary>
+    /// Byte budget of the outbox (payload bytes plus <see cref="Telemetry.Outbox.RecordOverheadBytes"/> per record); beyond it
+    /// the oldest records of the lowest priority class are dropped and counted per class.
+    /// </summary>
+    public long OutboxMaxBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>A second bound, in records, applied like <see cref="OutboxMaxBytes"/> (kept from before the byte budget).</summary>
     public int OutboxMaxRecords { get; set; } = 100_000;
+
+    /// <summary>Largest payload of one batch the publisher sends (a single larger record is sent alone).</summary>
+    public int OutboxBatchMaxBytes { get; set; } = 64 * 1024;
 }

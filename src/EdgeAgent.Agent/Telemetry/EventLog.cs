@@ -1,11 +1,14 @@
-using System.Text.Json;
 using EdgeAgent.Agent.Options;
-using EdgeAgent.Core;
+using EdgeAgent.Core.Deployment;
 using Microsoft.Extensions.Options;
 
 namespace EdgeAgent.Agent.Telemetry;
 
-/// <summary>Deployment lifecycle events, queued in the outbox for <c>{p}/devices/{id}/events</c>.</summary>
+/// <summary>
+/// Deployment lifecycle events, queued in the outbox for <c>{p}/devices/{id}/events</c>: failures (a deployment
+/// <c>Failed</c>, <c>RollingBack</c> or <c>RolledBack</c>, a refused trust root) as class <see cref="OutboxClass.Alert"/>,
+/// the rest as <see cref="OutboxClass.Event"/>.
+/// </summary>
 public sealed class EventLog
 {
     public const string Kind = "events";
@@ -27,21 +30,20 @@ public sealed class EventLog
     {
         var timestamp = _time.GetUtcNow();
         var state = refusal is null ? "Active" : "Failed";
-        _outbox.Enqueue(Kind, seq => JsonSerializer.Serialize(new { seq, deviceId = _deviceId, type = "trust-root", version, state, reason = refusal, timestamp }, CoreJson.Options));
+        _outbox.Enqueue(refusal is null ? OutboxClass.Event : OutboxClass.Alert, Kind, seq => new { seq, deviceId = _deviceId, type = "trust-root", version, state, reason = refusal, timestamp });
     }
 
     /// <summary>Something received from the broker was refused (a malformed or oversized desired-state document, a chunk that fails its hash) and otherwise ignored.</summary>
     public void Rejected(string topic, string reason)
     {
         var timestamp = _time.GetUtcNow();
-        _outbox.Enqueue(Kind, seq => JsonSerializer.Serialize(new { seq, deviceId = _deviceId, type = "rejected", topic, reason, timestamp }, CoreJson.Options));
+        _outbox.Enqueue(OutboxClass.Event, Kind, seq => new { seq, deviceId = _deviceId, type = "rejected", topic, reason, timestamp });
     }
 
     public void Deployment(string model, string version, string state, string? reason = null)
     {
         var timestamp = _time.GetUtcNow();
-        _outbox.Enqueue(Kind, seq => JsonSerializer.Serialize(
-            new { seq, deviceId = _deviceId, type = "deployment", model, version, state, reason, timestamp },
-            CoreJson.Options));
+        var priority = state is DeploymentStates.Failed or DeploymentStates.RollingBack or DeploymentStates.RolledBack ? OutboxClass.Alert : OutboxClass.Event;
+        _outbox.Enqueue(priority, Kind, seq => new { seq, deviceId = _deviceId, type = "deployment", model, version, state, reason, timestamp });
     }
 }

@@ -192,7 +192,7 @@ public sealed class HealthReporter : BackgroundService
                 ratePerSecond = t.RatePerSecond,
                 latencyMs = new { p50 = t.P50Ms, p95 = t.P95Ms, p99 = t.P99Ms },
             }),
-            outbox = new { depth = _outbox.Depth, dropped = _outbox.Dropped, delivered = _outbox.Delivered },
+            outbox = _outbox.Status(),
             mqtt = new { reconnects = _mqtt.Reconnects, session = _mqtt.SessionSeq },
             gpio = _gpio.Status(),
             watchdog = _watchdog.Status(),

@@ -1,14 +1,19 @@
 using System.Collections.Concurrent;
+using EdgeAgent.Agent.Serving;
 using EdgeAgent.Core.Deployment;
 using EdgeAgent.Core.Telemetry;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace EdgeAgent.Agent.Telemetry;
 
 /// <summary>
 /// Counts and times inferences per model into the current window (lock-free), and keeps running totals.
-/// The window service swaps windows out; the hot path never waits on it.
+/// The window service swaps windows out; the hot path never waits on it. As an <see cref="IOutputObserver"/> it also folds
+/// each response's output values into the window's statistics (count, mean, min, max of the finite values of each numeric
+/// tensor output): one pass over the output elements, no allocation after the first response of a model version.
 /// </summary>
-public sealed class InferenceMeter
+public sealed class InferenceMeter : IOutputObserver
 {
     private readonly ConcurrentDictionary<string, ModelCounters> _models = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
@@ -48,6 +53,90 @@ public sealed class InferenceMeter
             counters.Window.RecordNonFinite();
             Volatile.Read(ref counters.Probation)?.RecordNonFinite();
         }
+    }
+
+    public bool Observes(string model) => _models.ContainsKey(model);
+
+    public void Observe(string model, IReadOnlyList<string> names, IReadOnlyCollection<OrtValue> values)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        if (values is not IReadOnlyList<OrtValue> list || !_models.TryGetValue(model, out var counters))
+        {
+            return;
+        }
+
+        var layout = Volatile.Read(ref counters.Layout);
+        if (layout is null || !ReferenceEquals(layout.Names, names) || layout.Kinds.Length != list.Count)
+        {
+            // Once per model version: the output names array belongs to the loaded model.
+            layout = OutputLayout.Of(names, list);
+            Volatile.Write(ref counters.Layout, layout);
+        }
+
+        var window = Volatile.Read(ref counters.Window);
+        for (var i = 0; i < layout.Kinds.Length; i++)
+        {
+            var value = list[i];
+            var stats = layout.Kinds[i] switch
+            {
+                OutputKind.Float => Fold(value.GetTensorDataAsSpan<float>()),
+                OutputKind.Double => Fold(value.GetTensorDataAsSpan<double>()),
+                OutputKind.Int64 => Fold(value.GetTensorDataAsSpan<long>()),
+                OutputKind.Int32 => Fold(value.GetTensorDataAsSpan<int>()),
+                _ => default,
+            };
+            window.RecordOutput(names, i, stats.Count, stats.Sum, stats.Min, stats.Max);
+        }
+    }
+
+    private static Folded Fold(ReadOnlySpan<float> span)
+    {
+        var f = Folded.Empty;
+        foreach (var v in span)
+        {
+            if (float.IsFinite(v))
+            {
+                f.Add(v);
+            }
+        }
+
+        return f;
+    }
+
+    private static Folded Fold(ReadOnlySpan<double> span)
+    {
+        var f = Folded.Empty;
+        foreach (var v in span)
+        {
+            if (double.IsFinite(v))
+            {
+                f.Add(v);
+            }
+        }
+
+        return f;
+    }
+
+    private static Folded Fold(ReadOnlySpan<long> span)
+    {
+        var f = Folded.Empty;
+        foreach (var v in span)
+        {
+            f.Add(v);
+        }
+
+        return f;
+    }
+
+    private static Folded Fold(ReadOnlySpan<int> span)
+    {
+        var f = Folded.Empty;
+        foreach (var v in span)
+        {
+            f.Add(v);
+        }
+
+        return f;
     }
 
     /// <summary>The figures of the version serving now, as the baseline a successor's probation is judged against.</summary>
@@ -154,8 +243,62 @@ public sealed class InferenceMeter
         return list;
     }
 
+    private enum OutputKind
+    {
+        None,
+        Float,
+        Double,
+        Int64,
+        Int32,
+    }
+
+    private struct Folded
+    {
+        public long Count;
+        public double Sum;
+        public double Min;
+        public double Max;
+
+        public static Folded Empty => new() { Min = double.PositiveInfinity, Max = double.NegativeInfinity };
+
+        public void Add(double v)
+        {
+            Count++;
+            Sum += v;
+            Min = v < Min ? v : Min;
+            Max = v > Max ? v : Max;
+        }
+    }
+
+    /// <summary>Which outputs of a model version are folded, and how (read once from the first response's values).</summary>
+    private sealed class OutputLayout(IReadOnlyList<string> names, OutputKind[] kinds)
+    {
+        public IReadOnlyList<string> Names { get; } = names;
+
+        public OutputKind[] Kinds { get; } = kinds;
+
+        public static OutputLayout Of(IReadOnlyList<string> names, IReadOnlyList<OrtValue> values)
+        {
+            var kinds = new OutputKind[Math.Min(names.Count, values.Count)];
+            for (var i = 0; i < kinds.Length; i++)
+            {
+                kinds[i] = !values[i].IsTensor ? OutputKind.None : values[i].GetTensorTypeAndShape().ElementDataType switch
+                {
+                    TensorElementType.Float => OutputKind.Float,
+                    TensorElementType.Double => OutputKind.Double,
+                    TensorElementType.Int64 => OutputKind.Int64,
+                    TensorElementType.Int32 => OutputKind.Int32,
+                    _ => OutputKind.None,
+                };
+            }
+
+            return new OutputLayout(names, kinds);
+        }
+    }
+
     private sealed class ModelCounters(InferenceWindow window)
     {
+        public OutputLayout? Layout;
         public InferenceWindow Window = window;
         public readonly ConcurrentQueue<InferenceWindow> Retired = new();
         public long Total;

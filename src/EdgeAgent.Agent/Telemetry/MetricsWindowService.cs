@@ -1,16 +1,25 @@
-using System.Text.Json;
 using EdgeAgent.Agent.Options;
-using EdgeAgent.Core;
+using EdgeAgent.Core.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EdgeAgent.Agent.Telemetry;
 
-/// <summary>Every <c>Telemetry:WindowSeconds</c>, closes the inference windows and writes one outbox record per model.</summary>
+/// <summary>
+/// Every <c>Telemetry:WindowSeconds</c>, closes the inference windows and writes one outbox record per model (class
+/// <see cref="OutboxClass.Metrics"/>, topic <c>metrics</c>), all of one tick in one transaction. Keeps the last
+/// <see cref="RecentCapacity"/> records in memory for <c>GET /v1/metrics</c>.
+/// </summary>
 public sealed class MetricsWindowService : BackgroundService
 {
     public const string Kind = "metrics";
+
+    /// <summary>Windows kept for <c>/v1/metrics</c> (<c>edgectl metrics</c>).</summary>
+    public const int RecentCapacity = 100;
+
+    private readonly Queue<MetricsRecord> _recent = new();
+    private readonly Lock _recentGate = new();
 
     private readonly InferenceMeter _meter;
     private readonly Outbox _outbox;
@@ -61,13 +70,39 @@ public sealed class MetricsWindowService : BackgroundService
         Flush();
     }
 
+    public TimeSpan Window => _window;
+
     /// <summary>Closes the current windows now and queues their records.</summary>
     public void Flush()
     {
         var end = _time.GetUtcNow();
-        foreach (var window in _meter.CloseWindows())
+        var windows = _meter.CloseWindows();
+        var records = new List<MetricsRecord>(windows.Count);
+        _outbox.EnqueueMany(OutboxClass.Metrics, Kind, windows, (seq, window) =>
         {
-            _outbox.Enqueue(Kind, seq => JsonSerializer.Serialize(window.Close(seq, _deviceId, end), CoreJson.Options));
+            var record = window.Close(seq, _deviceId, end);
+            records.Add(record);
+            return record;
+        });
+        lock (_recentGate)
+        {
+            foreach (var record in records)
+            {
+                _recent.Enqueue(record);
+                if (_recent.Count > RecentCapacity)
+                {
+                    _recent.Dequeue();
+                }
+            }
+        }
+    }
+
+    /// <summary>The last <paramref name="limit"/> windows written, oldest first.</summary>
+    public IReadOnlyList<MetricsRecord> Recent(int limit)
+    {
+        lock (_recentGate)
+        {
+            return [.. _recent.Skip(Math.Max(_recent.Count - limit, 0))];
         }
     }
 }

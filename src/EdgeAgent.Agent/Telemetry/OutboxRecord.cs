@@ -1,16 +1,5 @@
 namespace EdgeAgent.Agent.Telemetry;
 
-/// <summary>One message waiting in the outbox. <see cref="Id"/> orders the queue; <see cref="Seq"/> is the sequence its kind publishes.</summary>
-public sealed class OutboxRecord
-{
-    public long Id { get; set; }
-
-    /// <summary>Topic leaf under the device: <c>metrics</c> or <c>events</c>.</summary>
-    public string Kind { get; set; } = string.Empty;
-
-    public long Seq { get; set; }
-
-    public string Payload { get; set; } = string.Empty;
-
-    public DateTime Created { get; set; }
-}
+/// <summary>One record waiting in the outbox, as the publisher takes it: its device-wide <paramref name="Seq"/>, class, topic leaf and UTF-8 JSON.</summary>
+/// <param name="Topic">Topic leaf under <c>{p}/devices/{id}/</c>: <c>metrics</c>, <c>events</c> or <c>drift</c>.</param>
+public sealed record OutboxRecord(long Seq, OutboxClass Priority, string Topic, byte[] Payload);

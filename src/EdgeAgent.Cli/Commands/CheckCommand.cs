@@ -93,8 +93,9 @@ internal static class CheckCommand
         }
 
         var outbox = root.GetProperty("outbox");
-        checks.Add(outbox.GetProperty("dropped").GetInt64() > 0
-            ? new("outbox", "warn", $"{outbox.GetProperty("dropped")} records dropped while the broker was away; {outbox.GetProperty("depth")} waiting")
+        var dropped = OutboxText.Dropped(outbox);
+        checks.Add(dropped.Total > 0
+            ? new("outbox", "warn", $"{dropped.Total} records dropped over the outbox budget ({dropped.Text}); {outbox.GetProperty("depth")} waiting")
             : new("outbox", "ok", $"{outbox.GetProperty("depth")} waiting, {outbox.GetProperty("delivered")} delivered"));
         return checks;
     }

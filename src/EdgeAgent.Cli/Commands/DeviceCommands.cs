@@ -43,7 +43,7 @@ internal static class DeviceCommands
 
             AnsiConsole.Write(table);
             var outbox = root.GetProperty("outbox");
-            Console.WriteLine($"outbox: {outbox.GetProperty("depth")} waiting, {outbox.GetProperty("delivered")} delivered, {outbox.GetProperty("dropped")} dropped");
+            Console.WriteLine(OutboxText.Line(outbox));
             if (root.TryGetProperty("desiredError", out var de) && de.ValueKind == JsonValueKind.String)
             {
                 Console.WriteLine($"last desired state refused: {de.GetString()}");

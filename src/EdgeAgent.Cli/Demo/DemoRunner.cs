@@ -304,9 +304,14 @@ internal sealed class DemoRunner
             switch (leaf)
             {
                 case "metrics":
-                    Interlocked.Increment(ref _metricsDelivered);
-                    Interlocked.Add(ref _inferencesInMetrics, root.GetProperty("count").GetInt64());
-                    Interlocked.Exchange(ref _lastMetricsSeq, root.GetProperty("seq").GetInt64());
+                    // One record, or a batch {"records":[...]} after the outbox held several.
+                    foreach (var record in OutboxPayload.Records(root))
+                    {
+                        Interlocked.Increment(ref _metricsDelivered);
+                        Interlocked.Add(ref _inferencesInMetrics, record.GetProperty("count").GetInt64());
+                        Interlocked.Exchange(ref _lastMetricsSeq, Math.Max(Interlocked.Read(ref _lastMetricsSeq), OutboxPayload.Seq(record)));
+                    }
+
                     break;
                 case "health":
                     Interlocked.Increment(ref _healthReports);
@@ -318,7 +323,7 @@ internal sealed class DemoRunner
                     _deviceStatus = root.GetProperty("state").GetString() ?? "-";
                     break;
                 case "events":
-                    Interlocked.Increment(ref _events);
+                    Interlocked.Add(ref _events, OutboxPayload.Records(root).Count);
                     break;
                 case "drift":
                     foreach (var record in root.ValueKind == JsonValueKind.Array ? [.. root.EnumerateArray()] : root.TryGetProperty("records", out var batch) ? [.. batch.EnumerateArray()] : new[] { root })

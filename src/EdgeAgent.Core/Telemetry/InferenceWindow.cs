@@ -6,6 +6,7 @@ public sealed class InferenceWindow
     private long _requests;
     private long _errors;
     private long _nonFinite;
+    private OutputValues? _outputs;
 
     public InferenceWindow(string model, string version, DateTimeOffset start)
     {
@@ -30,6 +31,45 @@ public sealed class InferenceWindow
     public long NonFinite => Interlocked.Read(ref _nonFinite);
 
     public void RecordNonFinite() => Interlocked.Increment(ref _nonFinite);
+
+    /// <summary>
+    /// Adds one response's statistics of output <paramref name="index"/> (of <paramref name="names"/>, the model's outputs
+    /// in order): <paramref name="count"/> finite elements with their sum, minimum and maximum. The first call of a window
+    /// sets up the accumulators; later calls allocate nothing.
+    /// </summary>
+    public void RecordOutput(IReadOnlyList<string> names, int index, long count, double sum, double min, double max)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var outputs = Volatile.Read(ref _outputs);
+        if (outputs is null)
+        {
+            Interlocked.CompareExchange(ref _outputs, new OutputValues(names), null);
+            outputs = Volatile.Read(ref _outputs)!;
+        }
+
+        if ((uint)index < (uint)outputs.Values.Length)
+        {
+            outputs.Values[index].Add(count, sum, min, max);
+        }
+    }
+
+    /// <summary>Per output (model order) the statistics of its values in this window; null when no response was observed.</summary>
+    public IReadOnlyList<ValueSummary>? Outputs()
+    {
+        var outputs = Volatile.Read(ref _outputs);
+        if (outputs is null)
+        {
+            return null;
+        }
+
+        var list = new ValueSummary[outputs.Values.Length];
+        for (var i = 0; i < list.Length; i++)
+        {
+            list[i] = outputs.Values[i].Summarize(outputs.Names[i]);
+        }
+
+        return list;
+    }
 
     public void RecordSuccess(double micros)
     {
@@ -60,5 +100,23 @@ public sealed class InferenceWindow
             Math.Round(Latency.Quantile(0.99) / 1000, 4),
             Math.Round(Latency.MeanMicros / 1000, 4),
             Math.Round(Latency.MaxMicros / 1000, 4)),
+        Outputs = Outputs(),
     };
+
+    private sealed class OutputValues
+    {
+        public OutputValues(IReadOnlyList<string> names)
+        {
+            Names = names;
+            Values = new ValueAccumulator[names.Count];
+            for (var i = 0; i < Values.Length; i++)
+            {
+                Values[i] = new ValueAccumulator();
+            }
+        }
+
+        public IReadOnlyList<string> Names { get; }
+
+        public ValueAccumulator[] Values { get; }
+    }
 }

@@ -5,7 +5,7 @@ namespace EdgeAgent.Core.Telemetry;
 /// <summary>One window of one model, as published on <c>{p}/devices/{id}/metrics</c>.</summary>
 public sealed record MetricsRecord
 {
-    /// <summary>Monotonic per device; a consumer detects gaps and duplicates with it.</summary>
+    /// <summary>The device-wide outbox sequence (shared with events and drift); a consumer detects gaps and duplicates with it.</summary>
     [JsonPropertyName("seq")] public long Seq { get; init; }
 
     [JsonPropertyName("deviceId")] public required string DeviceId { get; init; }
@@ -26,4 +26,10 @@ public sealed record MetricsRecord
     [JsonPropertyName("nonFinite")] public long NonFinite { get; init; }
 
     [JsonPropertyName("latencyMs")] public required LatencySummary LatencyMs { get; init; }
+
+    /// <summary>
+    /// Per model output (in model order), statistics of the finite values of numeric tensor outputs over the window's
+    /// successful responses; null (omitted) when no response was served. Non-tensor outputs have count 0.
+    /// </summary>
+    [JsonPropertyName("outputs")] public IReadOnlyList<ValueSummary>? Outputs { get; init; }
 }

@@ -23,6 +23,9 @@ public sealed class AgentRig : IAsyncDisposable
     public const string DeviceId = "dev-1";
     public const string Model = "vibration";
 
+    /// <summary>The topics the outbox publishes on (records carry the device-wide <c>seq</c>).</summary>
+    public static readonly string[] OutboxTopics = ["metrics", "events", "drift"];
+
     private readonly ConcurrentQueue<(string Topic, byte[] Payload)> _messages = new();
     private readonly Dictionary<string, string?> _overrides;
     private readonly bool _ownsBroker;
@@ -225,7 +228,17 @@ public sealed class AgentRig : IAsyncDisposable
     public async Task PublishRawAsync(string topic, byte[] payload, bool retain = true) =>
         await Operator!.PublishAsync(topic, payload, retain, TestContext.Current.CancellationToken);
 
+    /// <summary>
+    /// What the device published on <paramref name="leaf"/>, one document per message; on the outbox topics (metrics,
+    /// events, drift) one document per record, a batch <c>{"records":[...]}</c> split into its records.
+    /// </summary>
     public IEnumerable<JsonDocument> Messages(string leaf) =>
+        OutboxTopics.Contains(leaf)
+            ? RawMessages(leaf).SelectMany(m => Core.Telemetry.OutboxPayload.Records(m.RootElement).Select(r => JsonDocument.Parse(r.GetRawText())))
+            : RawMessages(leaf);
+
+    /// <summary>The messages on <paramref name="leaf"/> as published (batches whole).</summary>
+    public IEnumerable<JsonDocument> RawMessages(string leaf) =>
         _messages.Where(m => m.Topic == $"edgeagent/v1/devices/{Id}/{leaf}" && m.Payload.Length > 0).Select(m => JsonDocument.Parse(m.Payload));
 
     public JsonDocument? LastMessage(string leaf) => Messages(leaf).LastOrDefault();

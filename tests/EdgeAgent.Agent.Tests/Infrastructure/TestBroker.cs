@@ -73,19 +73,46 @@ public abstract class TestBroker : IAsyncDisposable
 
     public sealed class Mosquitto(Process process, int port, string path, string config) : TestBroker
     {
+        private Process? _process = process;
+
         public override string Url => $"mqtt://127.0.0.1:{port}";
+
+        public int Port => port;
 
         /// <summary>Stops mosquitto the way systemd does (SIGTERM: it saves retained messages when persistent) and starts it again on the same port.</summary>
         public async Task RestartAsync()
         {
-            using (var term = Process.Start(new ProcessStartInfo("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
+            await StopAsync();
+            await StartAsync();
+        }
+
+        /// <summary>SIGTERM, and waits for mosquitto to exit: the port refuses connections until <see cref="StartAsync"/>.</summary>
+        public async Task StopAsync()
+        {
+            if (_process is null)
+            {
+                return;
+            }
+
+            using (var term = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
             {
                 await term.WaitForExitAsync();
             }
 
-            await process.WaitForExitAsync();
-            process.Dispose();
-            process = Process.Start(new ProcessStartInfo(path, ["-c", config])
+            await _process.WaitForExitAsync();
+            _process.Dispose();
+            _process = null;
+        }
+
+        /// <summary>Starts the stopped mosquitto again with the same config and port.</summary>
+        public async Task StartAsync()
+        {
+            if (_process is not null)
+            {
+                throw new InvalidOperationException("mosquitto is running");
+            }
+
+            _process = Process.Start(new ProcessStartInfo(path, ["-c", config])
             {
                 RedirectStandardError = true,
                 RedirectStandardOutput = true,
@@ -96,13 +123,19 @@ public abstract class TestBroker : IAsyncDisposable
 
         public override async ValueTask DisposeAsync()
         {
-            if (!process.HasExited)
+            if (_process is null)
             {
-                process.Kill();
-                await process.WaitForExitAsync();
+                return;
             }
 
-            process.Dispose();
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                await _process.WaitForExitAsync();
+            }
+
+            _process.Dispose();
+            _process = null;
         }
     }
 }

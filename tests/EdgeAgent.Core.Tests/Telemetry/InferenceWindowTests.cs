@@ -26,4 +26,16 @@ public sealed class InferenceWindowTests
         Assert.Equal(2.0, record.LatencyMs.Mean);
         Assert.Equal(2.0, record.LatencyMs.Max);
     }
+
+    [Fact]
+    public void Output_statistics_from_many_threads_add_up()
+    {
+        var window = new InferenceWindow("vibration", "1.0.0", Start);
+        string[] names = ["score"];
+        Parallel.For(0, 1000, i => window.RecordOutput(names, 0, 2, i * 2, i, i));
+
+        var score = Assert.Single(window.Close(1, "dev-1", Start.AddSeconds(1)).Outputs!);
+
+        Assert.Equal(("score", 2000L, 499.5, 0.0, 999.0), (score.Name, score.Count, score.Mean, score.Min, score.Max));
+    }
 }

@@ -135,4 +135,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6027, Level = LogLevel.Warning, Message = "Remote command {Verb}: the answer on {Topic} was not acknowledged by the broker")]
     public static partial void AnswerNotDelivered(ILogger logger, string verb, string topic);
+
+    [LoggerMessage(EventId = 7040, Level = LogLevel.Error, Message = "Refused the broker's TLS certificate: {Problem}")]
+    public static partial void BrokerCertificateRefused(ILogger logger, string problem);
 }

@@ -194,6 +194,7 @@ public sealed class HealthReporter : BackgroundService
             }),
             outbox = new { depth = _outbox.Depth, dropped = _outbox.Dropped, delivered = _outbox.Delivered },
             mqtt = new { reconnects = _mqtt.Reconnects, session = _mqtt.SessionSeq },
+            tls = _mqtt.TlsStatus(),
             gpio = _gpio.Status(),
             watchdog = _watchdog.Status(),
             drift = _drift.Status(),

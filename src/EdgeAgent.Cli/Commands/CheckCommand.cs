@@ -121,7 +121,7 @@ internal static class CheckCommand
         foreach (var (field, what, hint) in new[]
         {
             ("clientCertificateExpires", "client certificate", "issue a new one and replace Mqtt:ClientCertificateFile and Mqtt:ClientKeyFile (read at the next connect)"),
-            ("caExpires", "broker CA", "replace Mqtt:CaFile with the renewed CA bundle"),
+            ("caExpires", "CA", "replace Mqtt:CaFile with the renewed CA bundle"),
         })
         {
             if (!tls.TryGetProperty(field, out var expiresText) || expiresText.ValueKind != JsonValueKind.String

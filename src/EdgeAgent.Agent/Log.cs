@@ -145,4 +145,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6004, Level = LogLevel.Debug, Message = "Outbox batch of {Count} record(s) on {Topic} (seq {First}..{Last}) was not acknowledged; it is sent again after reconnecting")]
     public static partial void OutboxBatchUnacknowledged(ILogger logger, int count, string topic, long first, long last);
+
+    [LoggerMessage(EventId = 7040, Level = LogLevel.Error, Message = "Refused the broker's TLS certificate: {Problem}")]
+    public static partial void BrokerCertificateRefused(ILogger logger, string problem);
 }

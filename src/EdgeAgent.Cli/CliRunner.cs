@@ -17,6 +17,10 @@ internal static class CliRunner
         {
             return Fail(ExitCodes.Rejected, $"rejected: {ex.Describe()}");
         }
+        catch (CliUsageException ex)
+        {
+            return Fail(ExitCodes.Usage, ex.Message);
+        }
         catch (AgentUnreachableException ex)
         {
             return Fail(ExitCodes.AgentUnreachable, ex.Message);

@@ -28,6 +28,11 @@ public sealed class ConfigTests : IDisposable
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Gpio":{"Rules":[{"Model":"m","Output":"label","Equals":2,"Pin":17}]}}""", "unknown key Gpio:Rules:0:Equals")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Gpio":{"StatusLedPin":17,"Rules":[{"Model":"m","Output":"p","Above":0.5,"Level":"Up","Pin":17}]}}""", "Gpio:Rules:0:Level 'Up' must be High or Low")]
     [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883"},"Trust":{"PublicKeys":["KEY"]},"Gpio":{"Inputs":[{"Pin":22,"Action":"reboot"}]}}""", "Gpio:Inputs:0:Action 'reboot' must be report-now or infer")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtts://127.0.0.1:8883","CaFile":"KEY"},"Trust":{"PublicKeys":["KEY"]}}""", "is not a PEM CA bundle (no -----BEGIN CERTIFICATE----- block)")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtts://127.0.0.1:8883","CaFile":"/nonexistent/ca.crt"},"Trust":{"PublicKeys":["KEY"]}}""", "Mqtt:CaFile file not found: /nonexistent/ca.crt")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtts://127.0.0.1:8883","ClientKeyFile":"KEY"},"Trust":{"PublicKeys":["KEY"]}}""", "Mqtt:ClientKeyFile is set without Mqtt:ClientCertificateFile")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtts://127.0.0.1:8883","ClientCertificateFile":"KEY"},"Trust":{"PublicKeys":["KEY"]}}""", "Mqtt:ClientCertificateFile (")]
+    [InlineData("""{"Agent":{"DeviceId":"dev-1","StateDirectory":"STATE","ApiSocket":"SOCK"},"Mqtt":{"Url":"mqtt://127.0.0.1:1883","CaFile":"KEY"},"Trust":{"PublicKeys":["KEY"]}}""", "need a TLS broker URL (mqtts://)")]
     public async Task Bad_config_prints_one_line_naming_the_key_and_exits_2(string json, string expected)
     {
         var key = Path.Combine(_work, "release.pub.pem");

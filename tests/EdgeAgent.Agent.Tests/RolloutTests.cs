@@ -284,7 +284,7 @@ public sealed class RolloutTests : IAsyncDisposable
 
     private async Task<DriverHandle> DriverAsync(string id)
     {
-        var connection = await FleetConnection.ConnectWithWillAsync(_broker!.Url, Topics.DefaultPrefix, null, null, Topics.RolloutDriver(id), [], TestContext.Current.CancellationToken);
+        var connection = await FleetConnection.ConnectWithWillAsync(_broker!.Url, Topics.DefaultPrefix, null, null, Topics.RolloutDriver(id), [], cancellationToken: TestContext.Current.CancellationToken);
         _connections.Add(connection);
         return new DriverHandle(connection, new RolloutDriver(connection, id, RolloutDriver.NewWriter()));
     }

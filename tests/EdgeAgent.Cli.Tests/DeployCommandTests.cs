@@ -46,6 +46,37 @@ public sealed class DeployCommandTests : IAsyncDisposable
         Assert.Single(result.Stderr.Trim().Split('\n'));
     }
 
+    [Theory]
+    [InlineData("--ca-file, --cert and --key need an mqtts:// --broker", "mqtt://127.0.0.1:1", "--ca-file", "/nonexistent/ca.crt")]
+    [InlineData("--key is given without --cert", "mqtts://127.0.0.1:1", "--key", "/nonexistent/dev.key")]
+    [InlineData("--ca-file file not found: /nonexistent/ca.crt", "mqtts://127.0.0.1:1", "--ca-file", "/nonexistent/ca.crt")]
+    public async Task Bad_broker_TLS_files_are_one_line_and_exit_2_before_connecting(string expected, string broker, params string[] tls)
+    {
+        var result = await Edgectl.RunAsync(["deploy", "--device", "d-1", "--model", "m", "--version", "1.0.0", "--broker", broker, .. tls]);
+
+        Assert.Equal(2, result.Code);
+        Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
+        Assert.Single(result.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task A_CA_file_that_is_not_PEM_is_refused_in_one_line()
+    {
+        var notPem = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(notPem, "not a certificate", TestContext.Current.CancellationToken);
+            var result = await Edgectl.RunAsync("deploy", "--device", "d-1", "--model", "m", "--version", "1.0.0", "--broker", "mqtts://127.0.0.1:1", "--ca-file", notPem);
+
+            Assert.Equal(2, result.Code);
+            Assert.Contains("is not a PEM CA bundle", result.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(notPem);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_broker is not null)

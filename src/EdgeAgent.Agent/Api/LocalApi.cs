@@ -378,6 +378,7 @@ public static class LocalApi
             architecture = agent.Architecture,
             stateDirectory = agent.StateDirectory,
             broker = new { url = mqtt.Broker, connected = mqtt.IsConnected, reconnects = mqtt.Reconnects, session = mqtt.SessionSeq },
+            tls = mqtt.TlsStatus(),
             desired = desired.Current.Models,
             desiredError = desired.LastError,
             groups = agent.Groups,

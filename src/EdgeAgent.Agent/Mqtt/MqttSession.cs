@@ -30,6 +30,7 @@ public sealed class MqttSession : BackgroundService
     private readonly MqttOptions _options;
     private readonly BrokerAddress _broker;
     private readonly SessionSequence _sequence;
+    private readonly BrokerTlsState? _tls;
     private readonly ILogger<MqttSession> _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Action<IncomingMessage>> _standing = new(StringComparer.Ordinal);
@@ -54,6 +55,7 @@ public sealed class MqttSession : BackgroundService
         _logger = logger;
         _time = time;
         Topics = new Topics(_options.TopicPrefix);
+        _tls = _broker.UseTls ? new BrokerTlsState(_options, time, logger) : null;
         _client = _factory.CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
         _client.DisconnectedAsync += OnDisconnectedAsync;
@@ -85,6 +87,9 @@ public sealed class MqttSession : BackgroundService
     public long SessionSeq { get; private set; }
 
     public string Broker => _broker.ToString();
+
+    /// <summary>Certificate expiry and the last broker handshake (health and <c>/v1/status</c> <c>tls</c>); null for a plain mqtt:// broker.</summary>
+    public object? TlsStatus() => _tls?.Status();
 
     /// <summary>Raised after each successful connect, once birth and standing subscriptions are in place.</summary>
     public event EventHandler? Connected;
@@ -186,9 +191,9 @@ public sealed class MqttSession : BackgroundService
             .WithWillRetain(true)
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithWillContentType("application/json");
-        if (_broker.UseTls)
+        if (_tls is not null)
         {
-            builder = builder.WithTlsOptions(o => o.UseTls());
+            builder = _tls.Apply(builder);
         }
 
         if (!string.IsNullOrEmpty(_options.Username))

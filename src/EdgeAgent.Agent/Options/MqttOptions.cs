@@ -22,6 +22,18 @@ public sealed class MqttOptions
     /// </summary>
     public string? PasswordFile { get; set; }
 
+    /// <summary>
+    /// A PEM bundle of the CA certificate(s) that must sign the broker's certificate (mqtts:// only); the system trust
+    /// store when unset. The broker's certificate must also name the host in <see cref="Url"/>.
+    /// </summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>A PEM client certificate for mutual TLS (mqtts:// only); with mosquitto's <c>use_identity_as_username</c> its CN is the user name.</summary>
+    public string? ClientCertificateFile { get; set; }
+
+    /// <summary>The PEM private key of <see cref="ClientCertificateFile"/> (unless that file holds the key too).</summary>
+    public string? ClientKeyFile { get; set; }
+
     public int KeepAliveSeconds { get; set; } = 30;
 
     /// <summary>Longest wait between reconnect attempts (exponential backoff with jitter up to this).</summary>

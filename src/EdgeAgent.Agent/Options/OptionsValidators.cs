@@ -146,6 +146,7 @@ internal sealed class OptionsValidators :
             }
         }
 
+        ValidateTls(options, errors);
         if (options.KeepAliveSeconds is < 5 or > 3600)
         {
             errors.Add("Mqtt:KeepAliveSeconds must be between 5 and 3600");
@@ -157,6 +158,87 @@ internal sealed class OptionsValidators :
         }
 
         return Result(errors);
+    }
+
+    /// <summary>Mqtt:CaFile, Mqtt:ClientCertificateFile and Mqtt:ClientKeyFile: readable PEM files that load together, only with mqtts://.</summary>
+    private static void ValidateTls(MqttOptions options, List<string> errors)
+    {
+        var files = new (string Key, string? Path)[] { ("Mqtt:CaFile", options.CaFile), ("Mqtt:ClientCertificateFile", options.ClientCertificateFile), ("Mqtt:ClientKeyFile", options.ClientKeyFile) };
+        if (files.All(f => string.IsNullOrEmpty(f.Path)))
+        {
+            return;
+        }
+
+        if (BrokerAddress.TryParse(options.Url, out var broker, out _) && !broker!.UseTls)
+        {
+            errors.Add($"Mqtt:CaFile, Mqtt:ClientCertificateFile and Mqtt:ClientKeyFile need a TLS broker URL (mqtts://), not {broker}");
+            return;
+        }
+
+        if (!string.IsNullOrEmpty(options.ClientKeyFile) && string.IsNullOrEmpty(options.ClientCertificateFile))
+        {
+            errors.Add("Mqtt:ClientKeyFile is set without Mqtt:ClientCertificateFile");
+            return;
+        }
+
+        var texts = new string?[files.Length];
+        for (var i = 0; i < files.Length; i++)
+        {
+            if (string.IsNullOrEmpty(files[i].Path))
+            {
+                continue;
+            }
+
+            try
+            {
+                texts[i] = File.ReadAllText(files[i].Path!);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                errors.Add(ex is FileNotFoundException or DirectoryNotFoundException
+                    ? $"{files[i].Key} file not found: {files[i].Path}"
+                    : $"{files[i].Key} ({files[i].Path}) cannot be read: {ex.Message}");
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return;
+        }
+
+        if (texts[0] is { } ca)
+        {
+            try
+            {
+                using var roots = new BrokerTlsRoots(BrokerTls.ParseCaBundle(ca));
+            }
+            catch (FormatException ex)
+            {
+                errors.Add($"Mqtt:CaFile ({options.CaFile}) {ex.Message}");
+                return;
+            }
+        }
+
+        try
+        {
+            using var tls = BrokerTls.FromPem(null, texts[1], texts[2]);
+        }
+        catch (FormatException ex)
+        {
+            errors.Add($"Mqtt:ClientCertificateFile ({options.ClientCertificateFile}): {ex.Message}");
+        }
+    }
+
+    /// <summary>Disposes the certificates of a parsed CA bundle.</summary>
+    private readonly struct BrokerTlsRoots(System.Security.Cryptography.X509Certificates.X509Certificate2Collection roots) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var root in roots)
+            {
+                root.Dispose();
+            }
+        }
     }
 
     public ValidateOptionsResult Validate(string? name, TrustOptions options)

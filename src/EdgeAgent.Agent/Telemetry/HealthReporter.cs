@@ -194,6 +194,7 @@ public sealed class HealthReporter : BackgroundService
             }),
             outbox = _outbox.Status(),
             mqtt = new { reconnects = _mqtt.Reconnects, session = _mqtt.SessionSeq },
+            tls = _mqtt.TlsStatus(),
             gpio = _gpio.Status(),
             watchdog = _watchdog.Status(),
             drift = _drift.Status(),

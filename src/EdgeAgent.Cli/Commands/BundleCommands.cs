@@ -215,17 +215,15 @@ internal static class BundleCommands
     private static Command PublishCommand()
     {
         var file = new Argument<string>("file") { Description = "The .edgebundle file" };
-        var broker = CommonOptions.Broker();
-        var prefix = CommonOptions.Prefix();
+        var broker = new BrokerOptions();
         var trust = new Option<string[]>("--trust") { Description = "Verify against these public keys before publishing" };
-        var username = CommonOptions.Username();
-        var password = CommonOptions.Password();
         var json = CommonOptions.Json();
-        var command = new Command("publish", "Publish a bundle's chunks and manifest (retained) to the broker") { file, broker, prefix, trust, username, password, json };
+        var command = new Command("publish", "Publish a bundle's chunks and manifest (retained) to the broker") { file, trust, json };
+        broker.AddTo(command);
         command.SetAction((parse, cancellationToken) => CliRunner.GuardAsync(async () =>
         {
             using var keys = parse.GetValue(trust) is { Length: > 0 } t ? LoadTrust(t) : null;
-            await using var connection = await FleetConnection.ConnectAsync(parse.GetValue(broker)!, parse.GetValue(prefix)!, username: parse.GetValue(username), password: parse.GetValue(password) ?? Environment.GetEnvironmentVariable("EDGECTL_MQTT_PASSWORD"), cancellationToken: cancellationToken);
+            await using var connection = await broker.ConnectAsync(parse, cancellationToken);
             var path = parse.GetValue(file)!;
             BundleManifest manifest;
             if (parse.GetValue(json) || Console.IsOutputRedirected)

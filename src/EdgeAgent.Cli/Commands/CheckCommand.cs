@@ -47,6 +47,7 @@ internal static class CheckCommand
         checks.Add(broker.GetProperty("connected").GetBoolean()
             ? new("broker", "ok", $"connected to {Text(broker, "url")}")
             : new("broker", "fail", $"not connected to {Text(broker, "url")} ({broker.GetProperty("reconnects")} reconnects so far); the agent keeps serving and buffers telemetry"));
+        checks.AddRange(TlsChecks(root, DateTimeOffset.UtcNow));
         if (root.TryGetProperty("watchdog", out var watchdog) && watchdog.ValueKind == JsonValueKind.Object)
         {
             checks.Add(Text(watchdog, "state") == "stalled"
@@ -100,8 +101,47 @@ internal static class CheckCommand
         return checks;
     }
 
+    /// <summary>
+    /// Broker TLS (only for an mqtts:// broker): the broker's chain as validated at the last handshake, and days until the
+    /// client certificate or the CA expires (warning under 30 days, failure once expired).
+    /// </summary>
+    internal static IEnumerable<Check> TlsChecks(JsonElement status, DateTimeOffset now)
+    {
+        if (!status.TryGetProperty("tls", out var tls) || tls.ValueKind != JsonValueKind.Object)
+        {
+            yield break;
+        }
+
+        if (tls.TryGetProperty("serverCertificate", out var server) && server.ValueKind == JsonValueKind.Object)
+        {
+            yield return server.TryGetProperty("valid", out var valid) && valid.ValueKind == JsonValueKind.True
+                ? new("broker tls chain", "ok", $"the broker's certificate {Text(server, "subject")} is valid (expires {Text(server, "expires")})")
+                : new("broker tls chain", "fail", $"{Text(server, "error")}; check Mqtt:CaFile holds the CA that signed the broker's certificate and that Mqtt:Url names a host in it");
+        }
+
+        foreach (var (field, what, hint) in new[]
+        {
+            ("clientCertificateExpires", "client certificate", "issue a new one and replace Mqtt:ClientCertificateFile and Mqtt:ClientKeyFile (read at the next connect)"),
+            ("caExpires", "CA", "replace Mqtt:CaFile with the renewed CA bundle"),
+        })
+        {
+            if (!tls.TryGetProperty(field, out var expiresText) || expiresText.ValueKind != JsonValueKind.String
+                || !DateTimeOffset.TryParse(expiresText.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var expires))
+            {
+                continue;
+            }
+
+            var days = Core.Mqtt.BrokerTls.DaysLeft(expires, now);
+            yield return expires <= now
+                ? new($"broker tls {what}", "fail", $"expired {expires:yyyy-MM-dd}; {hint}")
+                : days < 30
+                    ? new($"broker tls {what}", "warn", $"expires in {days} days ({expires:yyyy-MM-dd}); {hint}")
+                    : new($"broker tls {what}", "ok", $"expires in {days} days ({expires:yyyy-MM-dd})");
+        }
+    }
+
     private static string Text(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "-";
 
-    private sealed record Check(string Name, string Status, string Detail);
+    internal sealed record Check(string Name, string Status, string Detail);
 }

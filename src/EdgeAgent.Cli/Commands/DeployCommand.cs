@@ -16,15 +16,13 @@ internal static class DeployCommand
         var remove = new Option<bool>("--remove") { Description = "Remove the model from the desired state instead (devices unload it)" };
         var probation = new Option<string?>("--probation") { Description = "Probation for this version, e.g. 90s, 5m, 0s (probationSeconds; default: the device's Agent:ProbationSeconds)" };
         var activateAfter = new Option<string?>("--activate-after") { Description = "Download and stage now, activate at or after this ISO 8601 time, e.g. 2026-11-28T02:00:00Z" };
-        var broker = CommonOptions.Broker();
-        var prefix = CommonOptions.Prefix();
-        var username = CommonOptions.Username();
-        var password = CommonOptions.Password();
+        var broker = new BrokerOptions();
         var json = CommonOptions.Json();
         var command = new Command("deploy", "Set a model version in a device's or group's desired state (retained; other models are kept)")
         {
-            device, group, model, version, remove, probation, activateAfter, broker, prefix, username, password, json,
+            device, group, model, version, remove, probation, activateAfter, json,
         };
+        broker.AddTo(command);
         command.SetAction((parse, cancellationToken) => CliRunner.GuardAsync(async () =>
         {
             var target = parse.GetValue(device) ?? parse.GetValue(group);
@@ -86,7 +84,7 @@ internal static class DeployCommand
                 entry = new DesiredModel(parse.GetValue(model)!, parse.GetValue(version)!) { ProbationSeconds = probationSeconds, ActivateAfter = after };
             }
 
-            await using var connection = await FleetConnection.ConnectAsync(parse.GetValue(broker)!, parse.GetValue(prefix)!, username: parse.GetValue(username), password: parse.GetValue(password) ?? Environment.GetEnvironmentVariable("EDGECTL_MQTT_PASSWORD"), cancellationToken: cancellationToken);
+            await using var connection = await broker.ConnectAsync(parse, cancellationToken);
             var topic = parse.GetValue(device) is { } id ? connection.Topics.DeviceDesired(id) : connection.Topics.GroupDesired(target!);
             var desired = await DesiredStateWriter.SetEntryAsync(connection, topic, parse.GetValue(model)!, entry, cancellationToken: cancellationToken);
             if (parse.GetValue(json))

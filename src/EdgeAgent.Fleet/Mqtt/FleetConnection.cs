@@ -62,17 +62,18 @@ public sealed class FleetConnection : IAsyncDisposable
     /// <summary>Every message on the subscriptions made with <see cref="WatchAsync"/>.</summary>
     public event Action<string, byte[]>? MessageReceived;
 
-    public static async Task<FleetConnection> ConnectAsync(string brokerUrl, string topicPrefix = Topics.DefaultPrefix, string? clientId = null, string? username = null, string? password = null, CancellationToken cancellationToken = default) =>
-        await ConnectCoreAsync(brokerUrl, topicPrefix, clientId, username, password, null, null, cancellationToken);
+    /// <param name="tls">CA bundle and client certificate for an mqtts:// broker; the system trust store and no client certificate when null.</param>
+    public static async Task<FleetConnection> ConnectAsync(string brokerUrl, string topicPrefix = Topics.DefaultPrefix, string? clientId = null, string? username = null, string? password = null, BrokerTls? tls = null, CancellationToken cancellationToken = default) =>
+        await ConnectCoreAsync(brokerUrl, topicPrefix, clientId, username, password, null, null, tls, cancellationToken);
 
     /// <summary>
     /// As <see cref="ConnectAsync"/>, with a retained will the broker publishes when this connection dies without a
     /// clean disconnect (an empty <paramref name="willPayload"/> clears the retained topic, as a rollout driver's lease does).
     /// </summary>
-    public static async Task<FleetConnection> ConnectWithWillAsync(string brokerUrl, string topicPrefix, string? username, string? password, string willTopic, byte[] willPayload, CancellationToken cancellationToken = default) =>
-        await ConnectCoreAsync(brokerUrl, topicPrefix, null, username, password, willTopic, willPayload, cancellationToken);
+    public static async Task<FleetConnection> ConnectWithWillAsync(string brokerUrl, string topicPrefix, string? username, string? password, string willTopic, byte[] willPayload, BrokerTls? tls = null, CancellationToken cancellationToken = default) =>
+        await ConnectCoreAsync(brokerUrl, topicPrefix, null, username, password, willTopic, willPayload, tls, cancellationToken);
 
-    private static async Task<FleetConnection> ConnectCoreAsync(string brokerUrl, string topicPrefix, string? clientId, string? username, string? password, string? willTopic, byte[]? willPayload, CancellationToken cancellationToken)
+    private static async Task<FleetConnection> ConnectCoreAsync(string brokerUrl, string topicPrefix, string? clientId, string? username, string? password, string? willTopic, byte[]? willPayload, BrokerTls? tls, CancellationToken cancellationToken)
     {
         var broker = BrokerAddress.Parse(brokerUrl);
         var client = new MqttClientFactory().CreateMqttClient();
@@ -82,9 +83,31 @@ public sealed class FleetConnection : IAsyncDisposable
             .WithClientId(clientId ?? $"edgectl-{Guid.NewGuid():N}")
             .WithCleanStart(true)
             .WithTimeout(TimeSpan.FromSeconds(10));
+        string? refused = null;
+        if (tls is not null && !broker.UseTls)
+        {
+            throw new ArgumentException($"a CA file or client certificate needs a TLS broker URL (mqtts://), not {broker}", nameof(tls));
+        }
+
         if (broker.UseTls)
         {
-            builder = builder.WithTlsOptions(o => o.UseTls());
+            builder = builder.WithTlsOptions(o =>
+            {
+                o.UseTls().WithSslProtocols(BrokerTls.Protocols);
+                if (tls is not null)
+                {
+                    o.WithCertificateValidationHandler(e =>
+                    {
+                        var ok = tls.ValidateServer(e.Certificate, e.Chain, e.SslPolicyErrors, out var problem);
+                        refused = problem;
+                        return ok;
+                    });
+                    if (tls.ClientCertificate is { } client)
+                    {
+                        o.WithClientCertificates([client]);
+                    }
+                }
+            });
         }
 
         if (willTopic is not null)
@@ -115,10 +138,10 @@ public sealed class FleetConnection : IAsyncDisposable
             client.Dispose();
             throw new IOException($"cannot connect to broker {broker}: no answer within 15 s", ex);
         }
-        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or TimeoutException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or TimeoutException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
         {
             client.Dispose();
-            throw new IOException($"cannot connect to broker {broker}: {Cause(ex)}", ex);
+            throw new IOException($"cannot connect to broker {broker}: {refused ?? Cause(ex)}", ex);
         }
 
         return new FleetConnection(client, broker, new Topics(topicPrefix));

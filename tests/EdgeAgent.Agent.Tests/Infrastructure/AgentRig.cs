@@ -92,7 +92,8 @@ public sealed class AgentRig : IAsyncDisposable
             await Operator.DisposeAsync();
         }
 
-        Operator = await FleetConnection.ConnectAsync(Broker.Url, clientId: $"operator-{Guid.NewGuid():N}", cancellationToken: TestContext.Current.CancellationToken);
+        using var tls = Broker.OperatorTls();
+        Operator = await FleetConnection.ConnectAsync(Broker.Url, clientId: $"operator-{Guid.NewGuid():N}", tls: tls, cancellationToken: TestContext.Current.CancellationToken);
         Operator.MessageReceived += (topic, payload) => _messages.Enqueue((topic, payload));
         await Operator.WatchAsync($"edgeagent/v1/devices/{Id}/#", TestContext.Current.CancellationToken);
     }

@@ -8,6 +8,9 @@ public abstract class TestBroker : IAsyncDisposable
 {
     public abstract string Url { get; }
 
+    /// <summary>The operator's TLS material for this broker (CA and client certificate); null for a plain broker.</summary>
+    public virtual Core.Mqtt.BrokerTls? OperatorTls() => null;
+
     public static async Task<TestBroker> EmbeddedAsync(int port = 0) => new Embedded(await EmbeddedBroker.StartAsync(port));
 
     public static string? MosquittoPath() =>
@@ -46,7 +49,7 @@ public abstract class TestBroker : IAsyncDisposable
         return broker;
     }
 
-    private static bool CanConnect(int port)
+    internal static bool CanConnect(int port)
     {
         try
         {

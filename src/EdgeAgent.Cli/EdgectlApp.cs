@@ -25,6 +25,7 @@ public static class EdgectlApp
             DeviceCommands.Infer(),
             ModelsCommand.Create(),
             CheckCommand.Create(),
+            LogsCommand.Create(),
             GpioCommand.Create(),
             CaptureCommands.Create(),
             SupportBundleCommand.Create(),

@@ -8,6 +8,7 @@ using EdgeAgent.Agent.Hardware;
 using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Agent.Serving;
+using EdgeAgent.Agent.Systemd;
 using EdgeAgent.Agent.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -15,6 +16,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -43,6 +45,15 @@ public static class AgentHost
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddConfiguration(configuration);
         builder.Host.UseSystemd();
+
+        // journald: UseSystemd picks the systemd console formatter only when systemd is the parent process; systemd also
+        // sets JOURNAL_STREAM when the output goes to the journal (e.g. the agent started by a wrapper in a unit). The
+        // formatter writes one line per entry with its syslog priority, "<6>" for Information, "<4>" Warning, "<3>" Error.
+        if (SystemdHelpers.IsSystemdService() || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("JOURNAL_STREAM")))
+        {
+            builder.Logging.AddSystemdConsole();
+        }
+
         // Per-request logs from ASP.NET Core would put logging on the inference hot path.
         if (configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
         {
@@ -96,6 +107,8 @@ public static class AgentHost
         services.AddSingleton<VersionRetention>();
         services.AddSingleton<DeploymentProgress>();
         services.AddSingleton<ReconcileWatchdog>();
+        services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
+        services.AddSingleton<SystemdWatchdogPing>();
         services.AddSingleton<SideloadInstaller>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<InferenceMeter>();
@@ -130,6 +143,7 @@ public static class AgentHost
         services.AddHostedService(sp => sp.GetRequiredService<MqttSession>());
         services.AddHostedService(sp => sp.GetRequiredService<ReconcileLoop>());
         services.AddHostedService(sp => sp.GetRequiredService<ReconcileWatchdog>());
+        services.AddHostedService(sp => sp.GetRequiredService<SystemdWatchdogPing>());
         services.AddHostedService(sp => sp.GetRequiredService<MetricsWindowService>());
         services.AddHostedService(sp => sp.GetRequiredService<OutboxPublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<HealthReporter>());

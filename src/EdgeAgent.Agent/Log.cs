@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgeAgent.Agent;
 
-/// <summary>Source-generated log messages. Event ids: 1xxx MQTT, 2xxx deployment, 3xxx serving, 4xxx telemetry, 5xxx hardware (GPIO, watchdog).</summary>
+/// <summary>Source-generated log messages. Event ids: 1xxx MQTT, 2xxx deployment, 3xxx serving, 4xxx telemetry, 5xxx hardware (GPIO, watchdog), 6xxx remote commands, capture and drift, 7001-7019 systemd.</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Connected to {Broker} as {ClientId} (session {Seq})")]
@@ -148,4 +148,19 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7040, Level = LogLevel.Error, Message = "Refused the broker's TLS certificate: {Problem}")]
     public static partial void BrokerCertificateRefused(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "systemd watchdog: WatchdogSec {Seconds} s; WATCHDOG=1 is sent while the reconcile loop makes progress")]
+    public static partial void SystemdWatchdogEnabled(ILogger logger, double seconds);
+
+    [LoggerMessage(EventId = 7002, Level = LogLevel.Error, Message = "systemd watchdog: pings stopped, the reconcile loop made no progress for {Seconds} s; systemd restarts the service within {WatchdogSeconds} s unless it recovers")]
+    public static partial void SystemdWatchdogStopped(ILogger logger, double seconds, double watchdogSeconds);
+
+    [LoggerMessage(EventId = 7003, Level = LogLevel.Information, Message = "systemd watchdog: the reconcile loop is making progress again; pings resumed")]
+    public static partial void SystemdWatchdogResumed(ILogger logger);
+
+    [LoggerMessage(EventId = 7004, Level = LogLevel.Warning, Message = "systemd watchdog: WATCHDOG=1 could not be sent on NOTIFY_SOCKET: {Error}")]
+    public static partial void SystemdNotifyFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 7005, Level = LogLevel.Warning, Message = "Test fault injection: the reconcile loop hangs at {Point} (EDGEAGENT_FAULT_HANG_AT; never set in production)")]
+    public static partial void FaultHang(ILogger logger, string point);
 }

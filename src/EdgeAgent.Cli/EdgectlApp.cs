@@ -26,6 +26,7 @@ public static class EdgectlApp
             ModelsCommand.Create(),
             MetricsCommand.Create(),
             CheckCommand.Create(),
+            LogsCommand.Create(),
             GpioCommand.Create(),
             CaptureCommands.Create(),
             SupportBundleCommand.Create(),

@@ -14,4 +14,7 @@ public static class ExitCodes
 
     /// <summary><c>edgectl drift compare</c>: a feature or output is in drift against the bundle's baseline.</summary>
     public const int DriftDetected = 8;
+
+    /// <summary><c>edgectl logs</c>: no journalctl on this device (not a systemd system).</summary>
+    public const int NoJournal = 9;
 }

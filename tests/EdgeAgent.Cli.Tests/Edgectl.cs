@@ -7,7 +7,10 @@ internal static class Edgectl
 {
     public sealed record Result(int Code, string Stdout, string Stderr);
 
-    public static async Task<Result> RunAsync(TimeSpan timeout, params string[] args)
+    public static Task<Result> RunAsync(TimeSpan timeout, params string[] args) => RunAsync(timeout, new Dictionary<string, string?>(), args);
+
+    /// <summary>Runs edgectl with <paramref name="environment"/> changed (a null value removes the variable).</summary>
+    public static async Task<Result> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "edgectl.dll"), .. args])
         {
@@ -15,6 +18,11 @@ internal static class Edgectl
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start)!;
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);

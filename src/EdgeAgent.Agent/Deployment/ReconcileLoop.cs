@@ -132,6 +132,12 @@ public sealed class ReconcileLoop : BackgroundService
         {
             try
             {
+                if (FaultInjection.IsHangArmed($"pass:{Interlocked.Read(ref _passes) + 1}"))
+                {
+                    Log.FaultHang(_logger, $"pass:{Interlocked.Read(ref _passes) + 1}");
+                    await Task.Delay(Timeout.Infinite, stoppingToken);
+                }
+
                 _watchdog.Beat();
                 _desired.Persist();
                 while (_desired.Rejections.TryDequeue(out var rejected))

@@ -1,13 +1,16 @@
 using System.CommandLine;
 using System.Text.Json;
+using EdgeAgent.Agent.Options;
+using Microsoft.Extensions.Configuration;
 using Spectre.Console;
 
 namespace EdgeAgent.Cli.Commands;
 
 /// <summary>
-/// <c>edgectl check</c>: a device self-check from the agent's status: broker connection, the reconcile loop's watchdog,
+/// <c>edgectl check</c>: a device self-check. From the agent's status: broker connection, the reconcile loop's watchdog,
 /// desired state, each model's deployment, the execution provider each model runs on (a fallback is a warning, never
-/// silent), GPIO, the outbox.
+/// silent), GPIO, the outbox. From the device (<see cref="DeviceChecks"/>): the config file, the state directory and
+/// disk, the trust root, the systemd unit, the clock.
 /// </summary>
 internal static class CheckCommand
 {
@@ -15,12 +18,42 @@ internal static class CheckCommand
     {
         var socket = CommonOptions.Socket();
         var json = CommonOptions.Json();
-        var command = new Command("check", "Check this device: agent, broker, desired state, models, execution providers, outbox (exit 1 on a failure)") { socket, json };
+        var config = new Option<string?>("--config")
+        {
+            Description = $"The agent's config file (default: $EDGEAGENT_CONFIG or {DeviceChecks.DefaultConfig})",
+        };
+        var unit = new Option<string>("--unit")
+        {
+            Description = "The agent's systemd unit",
+            DefaultValueFactory = _ => "edge-agent",
+        };
+        var command = new Command("check", "Check this device: config, agent, broker, models, execution providers, outbox, state directory and disk, trust root, systemd unit, clock (exit 1 on a failure)") { socket, json, config, unit };
         command.SetAction((parse, cancellationToken) => CliRunner.GuardAsync(async () =>
         {
-            using var client = new AgentApiClient(parse.GetValue(socket)!);
-            using var status = await client.GetJsonAsync("/v1/status", cancellationToken);
-            var checks = Evaluate(status.RootElement);
+            var named = parse.GetValue(config) ?? Environment.GetEnvironmentVariable("EDGEAGENT_CONFIG");
+            var checks = new List<Check>();
+            var (configCheck, configuration) = DeviceChecks.Config(named ?? DeviceChecks.DefaultConfig, named is not null);
+            checks.Add(configCheck);
+
+            // The agent's own view, over its API socket. Unreachable: still check the device, then exit 4.
+            string? stateDirectory = null;
+            var unreachable = false;
+            try
+            {
+                using var client = new AgentApiClient(parse.GetValue(socket)!);
+                using var status = await client.GetJsonAsync("/v1/status", cancellationToken);
+                checks.AddRange(Evaluate(status.RootElement));
+                stateDirectory = Text(status.RootElement, "stateDirectory") is var dir && dir != "-" ? dir : null;
+            }
+            catch (AgentUnreachableException ex)
+            {
+                unreachable = true;
+                checks.Add(new("agent", "fail", ex.Message));
+            }
+
+            // TLS to the broker (chain valid, days to certificate expiry): goes here, next to the broker check.
+            checks.AddRange(Local(configuration, stateDirectory, parse.GetValue(unit)!));
+
             var ok = checks.All(c => c.Status != "fail");
             if (parse.GetValue(json))
             {
@@ -35,9 +68,26 @@ internal static class CheckCommand
                 }
             }
 
-            return ok ? ExitCodes.Ok : ExitCodes.Error;
+            return unreachable ? ExitCodes.AgentUnreachable : ok ? ExitCodes.Ok : ExitCodes.Error;
         }));
         return command;
+    }
+
+    /// <summary>The device checks: state directory and disk, trust, systemd unit, clock.</summary>
+    private static IEnumerable<Check> Local(IConfiguration? configuration, string? statusStateDirectory, string unit)
+    {
+        var agent = new AgentOptions();
+        configuration?.GetSection(AgentOptions.Section).Bind(agent);
+        var stateDirectory = configuration?.GetSection(AgentOptions.Section)[nameof(AgentOptions.StateDirectory)] ?? statusStateDirectory ?? agent.StateDirectory;
+        yield return DeviceChecks.StateDirectory(stateDirectory);
+        yield return DeviceChecks.Disk(stateDirectory, agent.DiskBudgetMegabytes, agent.DiskReserveMegabytes);
+        if (configuration is not null)
+        {
+            yield return DeviceChecks.Trust(configuration, DateTimeOffset.UtcNow);
+        }
+
+        yield return DeviceChecks.SystemdUnit(unit);
+        yield return DeviceChecks.Clock(DateTimeOffset.UtcNow);
     }
 
     private static List<Check> Evaluate(JsonElement root)
@@ -142,6 +192,4 @@ internal static class CheckCommand
 
     private static string Text(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "-";
-
-    internal sealed record Check(string Name, string Status, string Detail);
 }

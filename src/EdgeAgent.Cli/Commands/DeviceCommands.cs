@@ -1,5 +1,9 @@
+using System.Buffers;
 using System.CommandLine;
+using System.Text;
 using System.Text.Json;
+using EdgeAgent.Agent.Serving;
+using EdgeAgent.Agent.Telemetry;
 using Spectre.Console;
 
 namespace EdgeAgent.Cli.Commands;
@@ -144,13 +148,23 @@ internal static class DeviceCommands
             Required = true,
         };
         var socket = CommonOptions.Socket();
-        var command = new Command("infer", "Run one inference request through the local agent and print the response") { model, input, socket };
+        var onnx = new Option<string?>("--onnx")
+        {
+            Description = "Run the JSON request here on this ONNX model file with the agent's serving code, not through the local agent (no agent or socket needed; MODEL names it in the response)",
+        };
+        var command = new Command("infer", "Run one inference request through the local agent and print the response") { model, input, socket, onnx };
         command.SetAction((parse, cancellationToken) => CliRunner.GuardAsync(async () =>
         {
             var inputs = parse.GetValue(input)!;
             var path = inputs[0];
-            using var client = new AgentApiClient(parse.GetValue(socket)!);
             var name = parse.GetValue(model)!;
+            var modelFile = parse.GetValue(onnx);
+            if (modelFile is not null && (inputs.Length > 1 || path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)))
+            {
+                return CliRunner.Fail(ExitCodes.Usage, "--onnx takes one JSON request file (--input FILE.json or -)");
+            }
+
+            using var client = new AgentApiClient(parse.GetValue(socket)!);
             byte[] body;
             if (inputs.Any(i => i.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)))
             {
@@ -176,6 +190,19 @@ internal static class DeviceCommands
                 body = await File.ReadAllBytesAsync(path, cancellationToken);
             }
 
+            if (modelFile is not null)
+            {
+                try
+                {
+                    Console.WriteLine(InferOffline(name, modelFile, body));
+                    return ExitCodes.Ok;
+                }
+                catch (InferenceException ex)
+                {
+                    return CliRunner.Fail(ExitCodes.Error, $"inference failed: {ex.Message}");
+                }
+            }
+
             var (status, response) = await client.SendAsync(HttpMethod.Post, $"/v2/models/{Uri.EscapeDataString(name)}/infer", body, cancellationToken);
             if (status != 200)
             {
@@ -187,5 +214,26 @@ internal static class DeviceCommands
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>One request on <paramref name="modelFile"/> in this process, through the agent's <see cref="InferenceRunner"/>: the response the agent would send.</summary>
+    internal static string InferOffline(string name, string modelFile, byte[] body)
+    {
+        if (!File.Exists(modelFile))
+        {
+            throw new FileNotFoundException($"model file not found: {modelFile}", modelFile);
+        }
+
+        using var catalog = new ModelCatalog();
+        catalog.Activate(OnnxModel.Load(name, "0.0.0", modelFile));
+        var runner = new InferenceRunner(catalog, new InferenceMeter(TimeProvider.System));
+        using var request = JsonDocument.Parse(body);
+        var response = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(response))
+        {
+            runner.Infer(name, request.RootElement, writer);
+        }
+
+        return Encoding.UTF8.GetString(response.WrittenSpan);
     }
 }

@@ -53,8 +53,10 @@ model="$repo/samples/vibration/vibration.onnx"
 "$x64/edgectl" infer vibration --onnx "$model" --input "$request" > "$work/x64.json"
 # ONNX Runtime reads /proc/cpuinfo to pick its kernels; under qemu-user it sees the host's x86 text and crashes
 # (SIGSEGV). A private mount namespace shows it an arm64 cpuinfo instead, for this one process tree only.
+# Needs root (or CAP_SYS_ADMIN) for the mount namespace: sudo when not root.
+if [ "$(id -u)" = 0 ]; then as_root=(); else as_root=(sudo); fi
 # shellcheck disable=SC2016 # $1 and $@ belong to the inner sh
-unshare -m sh -c 'mount --bind "$1" /proc/cpuinfo && shift && exec "$@"' sh "$here/arm64-cpuinfo.txt" \
+"${as_root[@]}" unshare -m sh -c 'mount --bind "$1" /proc/cpuinfo && shift && exec "$@"' sh "$here/arm64-cpuinfo.txt" \
     "$qemu" "$arm/edgectl" infer vibration --onnx "$model" --input "$request" > "$work/arm64.json"
 python3 - "$work/x64.json" "$work/arm64.json" <<'PY'
 import json, sys

@@ -44,6 +44,7 @@ internal sealed class DemoRunner
     private long _agreements;
     private long _metricsDelivered;
     private long _inferencesInMetrics;
+    private readonly SeqLedger _seen = new();
     private long _lastMetricsSeq;
     private long _healthReports;
     private long _events;
@@ -237,6 +238,15 @@ internal sealed class DemoRunner
         }
     }
 
+    /// <summary>True the first time a record's <c>seq</c> is seen (the sequence runs across metrics and events).</summary>
+    private bool IsNew(JsonElement record)
+    {
+        lock (_seen)
+        {
+            return _seen.Add(OutboxPayload.Seq(record));
+        }
+    }
+
     private void OnMessage(string topic, byte[] payload)
     {
         var leaf = topic[(topic.LastIndexOf('/') + 1)..];
@@ -247,9 +257,15 @@ internal sealed class DemoRunner
             switch (leaf)
             {
                 case "metrics":
-                    // One record, or a batch {"records":[...]} after the outbox held several.
+                    // One record, or a batch {"records":[...]} after the outbox held several; a record sent again
+                    // (at-least-once delivery) is recognised by its seq and counted once.
                     foreach (var record in OutboxPayload.Records(root))
                     {
+                        if (!IsNew(record))
+                        {
+                            continue;
+                        }
+
                         Interlocked.Increment(ref _metricsDelivered);
                         Interlocked.Add(ref _inferencesInMetrics, record.GetProperty("count").GetInt64());
                         Interlocked.Exchange(ref _lastMetricsSeq, Math.Max(Interlocked.Read(ref _lastMetricsSeq), OutboxPayload.Seq(record)));
@@ -266,7 +282,7 @@ internal sealed class DemoRunner
                     _deviceStatus = root.GetProperty("state").GetString() ?? "-";
                     break;
                 case "events":
-                    Interlocked.Add(ref _events, OutboxPayload.Records(root).Count);
+                    Interlocked.Add(ref _events, OutboxPayload.Records(root).Count(IsNew));
                     break;
                 case "reported":
                     foreach (var model in root.GetProperty("models").EnumerateArray())

@@ -46,6 +46,7 @@ internal sealed class DemoRunner
     private long _agreements;
     private long _metricsDelivered;
     private long _inferencesInMetrics;
+    private readonly SeqLedger _seen = new();
     private long _lastMetricsSeq;
     private long _healthReports;
     private long _events;
@@ -294,6 +295,15 @@ internal sealed class DemoRunner
         }
     }
 
+    /// <summary>True the first time a record's <c>seq</c> is seen (the sequence runs across metrics and events).</summary>
+    private bool IsNew(JsonElement record)
+    {
+        lock (_seen)
+        {
+            return _seen.Add(OutboxPayload.Seq(record));
+        }
+    }
+
     private void OnMessage(string topic, byte[] payload)
     {
         var leaf = topic[(topic.LastIndexOf('/') + 1)..];
@@ -304,9 +314,15 @@ internal sealed class DemoRunner
             switch (leaf)
             {
                 case "metrics":
-                    // One record, or a batch {"records":[...]} after the outbox held several.
+                    // One record, or a batch {"records":[...]} after the outbox held several; a record sent again
+                    // (at-least-once delivery) is recognised by its seq and counted once.
                     foreach (var record in OutboxPayload.Records(root))
                     {
+                        if (!IsNew(record))
+                        {
+                            continue;
+                        }
+
                         Interlocked.Increment(ref _metricsDelivered);
                         Interlocked.Add(ref _inferencesInMetrics, record.GetProperty("count").GetInt64());
                         Interlocked.Exchange(ref _lastMetricsSeq, Math.Max(Interlocked.Read(ref _lastMetricsSeq), OutboxPayload.Seq(record)));
@@ -323,7 +339,7 @@ internal sealed class DemoRunner
                     _deviceStatus = root.GetProperty("state").GetString() ?? "-";
                     break;
                 case "events":
-                    Interlocked.Add(ref _events, OutboxPayload.Records(root).Count);
+                    Interlocked.Add(ref _events, OutboxPayload.Records(root).Count(IsNew));
                     break;
                 case "drift":
                     foreach (var record in root.ValueKind == JsonValueKind.Array ? [.. root.EnumerateArray()] : root.TryGetProperty("records", out var batch) ? [.. batch.EnumerateArray()] : new[] { root })

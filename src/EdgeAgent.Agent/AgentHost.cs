@@ -124,6 +124,7 @@ public static class AgentHost
         services.AddSingleton<IInferenceTap>(sp => sp.GetRequiredService<CaptureRecorder>());
         services.AddSingleton<DriftMonitor>();
         services.AddSingleton<IInferenceTap>(sp => sp.GetRequiredService<DriftMonitor>());
+        services.AddSingleton<IInferenceTap>(sp => sp.GetRequiredService<InferenceMeter>());
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<ModelAdmission>();
         services.PostConfigure<ServingOptions>(o => o.MaxConcurrentRequests = o.MaxConcurrentRequests == 0 ? Environment.ProcessorCount : o.MaxConcurrentRequests);

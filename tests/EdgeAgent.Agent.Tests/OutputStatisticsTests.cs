@@ -41,4 +41,31 @@ public sealed class OutputStatisticsTests
         Assert.False(meter.Observes("other"));
         Assert.Null(meter.CloseWindows().Single().Close(1, "d", DateTimeOffset.UtcNow).Outputs);
     }
+
+    [Fact]
+    public async Task A_metrics_window_reports_the_statistics_of_the_inputs_the_model_was_given()
+    {
+        await using var rig = await Infrastructure.AgentRig.StartAsync(overrides: new() { ["Telemetry:WindowSeconds"] = "600" });
+        await rig.DeployActiveAsync();
+        using var api = rig.Api();
+        using var sample = System.Text.Json.JsonDocument.Parse(Infrastructure.AgentRig.SampleRequest);
+        var values = sample.RootElement.GetProperty("inputs")[0].GetProperty("data").EnumerateArray().Select(e => (double)e.GetSingle()).ToArray();
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(200, (await api.PostAsync("/v2/models/vibration/infer", Infrastructure.AgentRig.SampleRequest)).Status);
+        }
+
+        rig.Service<MetricsWindowService>().Flush();
+        var record = await Infrastructure.Wait.ForAsync(
+            () => rig.Messages("metrics").Select(m => m.RootElement).FirstOrDefault(m => m.GetProperty("count").GetInt64() == 2) is { ValueKind: System.Text.Json.JsonValueKind.Object } r ? (object)r.Clone() : null,
+            Infrastructure.Wait.Default,
+            "the window with the two requests");
+        var input = Assert.Single(((System.Text.Json.JsonElement)record).GetProperty("inputs").EnumerateArray());
+
+        Assert.Equal("features", input.GetProperty("name").GetString());
+        Assert.Equal(2 * values.Length, input.GetProperty("count").GetInt64());
+        Assert.Equal(values.Average(), input.GetProperty("mean").GetDouble(), 4);
+        Assert.Equal(values.Min(), input.GetProperty("min").GetDouble(), 4);
+        Assert.Equal(values.Max(), input.GetProperty("max").GetDouble(), 4);
+    }
 }

@@ -22,6 +22,9 @@ public readonly ref struct InferenceData
 
     public int InputCount => _context.InputNames.Length;
 
+    /// <summary>The model's input names in order (the same array for every request of one loaded version).</summary>
+    public IReadOnlyList<string> InputNames => _context.InputNames;
+
     public int OutputCount => _context.OutputNames.Length;
 
     /// <summary>Input <paramref name="index"/> in model order.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using EdgeAgent.Agent.Serving;
 using EdgeAgent.Core.Deployment;
 using EdgeAgent.Core.Telemetry;
@@ -13,7 +14,7 @@ namespace EdgeAgent.Agent.Telemetry;
 /// each response's output values into the window's statistics (count, mean, min, max of the finite values of each numeric
 /// tensor output): one pass over the output elements, no allocation after the first response of a model version.
 /// </summary>
-public sealed class InferenceMeter : IOutputObserver
+public sealed class InferenceMeter : IOutputObserver, IInferenceTap
 {
     private readonly ConcurrentDictionary<string, ModelCounters> _models = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
@@ -56,6 +57,34 @@ public sealed class InferenceMeter : IOutputObserver
     }
 
     public bool Observes(string model) => _models.ContainsKey(model);
+
+    /// <summary>As an inference tap: the request's input statistics for the metrics window.</summary>
+    public bool Watches(string model) => _models.ContainsKey(model);
+
+    /// <summary>Folds each numeric input's finite values (count, sum, min, max) into the model's window; no allocation after the window's first request.</summary>
+    public void Observe(InferenceData data)
+    {
+        if (!_models.TryGetValue(data.Model, out var counters))
+        {
+            return;
+        }
+
+        var window = Volatile.Read(ref counters.Window);
+        var names = data.InputNames;
+        for (var i = 0; i < data.InputCount; i++)
+        {
+            var view = data.Input(i);
+            var stats = view.Type switch
+            {
+                TensorElementType.Float => Fold(MemoryMarshal.Cast<byte, float>(view.Bytes)),
+                TensorElementType.Double => Fold(MemoryMarshal.Cast<byte, double>(view.Bytes)),
+                TensorElementType.Int64 => Fold(MemoryMarshal.Cast<byte, long>(view.Bytes)),
+                TensorElementType.Int32 => Fold(MemoryMarshal.Cast<byte, int>(view.Bytes)),
+                _ => default,
+            };
+            window.RecordInput(names, i, stats.Count, stats.Sum, stats.Min, stats.Max);
+        }
+    }
 
     public void Observe(string model, IReadOnlyList<string> names, IReadOnlyCollection<OrtValue> values)
     {

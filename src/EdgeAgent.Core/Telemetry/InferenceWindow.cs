@@ -7,6 +7,7 @@ public sealed class InferenceWindow
     private long _errors;
     private long _nonFinite;
     private OutputValues? _outputs;
+    private OutputValues? _inputs;
 
     public InferenceWindow(string model, string version, DateTimeOffset start)
     {
@@ -53,10 +54,31 @@ public sealed class InferenceWindow
         }
     }
 
-    /// <summary>Per output (model order) the statistics of its values in this window; null when no response was observed.</summary>
-    public IReadOnlyList<ValueSummary>? Outputs()
+    /// <summary>As <see cref="RecordOutput"/>, for input <paramref name="index"/> of the model's inputs <paramref name="names"/>.</summary>
+    public void RecordInput(IReadOnlyList<string> names, int index, long count, double sum, double min, double max)
     {
-        var outputs = Volatile.Read(ref _outputs);
+        ArgumentNullException.ThrowIfNull(names);
+        var inputs = Volatile.Read(ref _inputs);
+        if (inputs is null)
+        {
+            Interlocked.CompareExchange(ref _inputs, new OutputValues(names), null);
+            inputs = Volatile.Read(ref _inputs)!;
+        }
+
+        if ((uint)index < (uint)inputs.Values.Length)
+        {
+            inputs.Values[index].Add(count, sum, min, max);
+        }
+    }
+
+    /// <summary>Per input (model order) the statistics of its values in this window; null when no request was observed.</summary>
+    public IReadOnlyList<ValueSummary>? Inputs() => Summaries(Volatile.Read(ref _inputs));
+
+    /// <summary>Per output (model order) the statistics of its values in this window; null when no response was observed.</summary>
+    public IReadOnlyList<ValueSummary>? Outputs() => Summaries(Volatile.Read(ref _outputs));
+
+    private static ValueSummary[]? Summaries(OutputValues? outputs)
+    {
         if (outputs is null)
         {
             return null;
@@ -100,6 +122,7 @@ public sealed class InferenceWindow
             Math.Round(Latency.Quantile(0.99) / 1000, 4),
             Math.Round(Latency.MeanMicros / 1000, 4),
             Math.Round(Latency.MaxMicros / 1000, 4)),
+        Inputs = Inputs(),
         Outputs = Outputs(),
     };
 

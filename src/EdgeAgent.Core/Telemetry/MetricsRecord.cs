@@ -27,6 +27,9 @@ public sealed record MetricsRecord
 
     [JsonPropertyName("latencyMs")] public required LatencySummary LatencyMs { get; init; }
 
+    /// <summary>Per model input: count, mean, min and max of the finite values of the window's requests (null before any).</summary>
+    [JsonPropertyName("inputs")] public IReadOnlyList<ValueSummary>? Inputs { get; init; }
+
     /// <summary>
     /// Per model output (in model order), statistics of the finite values of numeric tensor outputs over the window's
     /// successful responses; null (omitted) when no response was served. Non-tensor outputs have count 0.

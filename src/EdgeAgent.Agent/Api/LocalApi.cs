@@ -383,7 +383,15 @@ public static class LocalApi
             desiredError = desired.LastError,
             groups = agent.Groups,
             serving = services.GetRequiredService<ModelCatalog>().Active.OrderBy(m => m.Name, StringComparer.Ordinal)
-                .Select(m => new { name = m.Name, version = m.Version, executionProvider = m.ExecutionProvider, fallback = m.ProviderFallback }),
+                .Select(m => new
+                {
+                    name = m.Name,
+                    version = m.Version,
+                    executionProvider = m.ExecutionProvider,
+                    fallback = m.ProviderFallback,
+                    warmupMs = m.WarmupMilliseconds is { } w ? Math.Round(w, 3) : (double?)null,
+                    latencySloMs = services.GetRequiredService<IOptions<ServingOptions>>().Value.LatencySloMilliseconds is > 0 and var slo ? slo : (double?)null,
+                }),
             pinned = desired.Local.Models,
             models = ModelStateReport.Of(store, services.GetRequiredService<DeploymentProgress>(), meter.Totals(), desired, agent.MaxAttempts),
             outbox = outbox.Status(),

@@ -433,6 +433,7 @@ public sealed class ReconcileLoop : BackgroundService
                 // A model that fails its acceptance vectors or warm-up never serves.
                 var accepted = _acceptance.Run(model, manifest, _bundles.VersionDirectory(name, version), cancellationToken);
                 Log.Accepted(_logger, name, version, accepted.VectorsPassed, accepted.WarmupRuns, accepted.WarmupMeanMilliseconds);
+                model.WarmupMilliseconds = accepted.WarmupRuns > 0 ? accepted.WarmupMeanMilliseconds : null;
             }
             catch
             {

@@ -345,6 +345,11 @@ internal sealed class OptionsValidators :
             errors.Add("Serving:IntraOpThreads and Serving:InterOpThreads must be between 0 (ONNX Runtime's default) and 256");
         }
 
+        if (!(options.LatencySloMilliseconds >= 0 && options.LatencySloMilliseconds <= 600_000))
+        {
+            errors.Add("Serving:LatencySloMilliseconds must be between 0 (no budget) and 600000");
+        }
+
         if (options.MaxConcurrentRequests is < 0 or > 1024 || options.MaxQueuedRequests is < 0 or > 100_000 || options.QueueTimeoutMilliseconds is < 0 or > 600_000)
         {
             errors.Add("Serving:MaxConcurrentRequests must be between 0 (one per core) and 1024, Serving:MaxQueuedRequests between 0 and 100000, Serving:QueueTimeoutMilliseconds between 0 and 600000");

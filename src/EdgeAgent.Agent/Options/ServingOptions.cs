@@ -7,6 +7,9 @@ public sealed class ServingOptions
 
     public static readonly IReadOnlyList<string> KnownProviders = ["CPU", "CUDA", "TensorRT"];
 
+    /// <summary>Latency budget per inference (ms) a model must meet on its staging warm-up; 0 = no budget. <c>edgectl check</c> reports it.</summary>
+    public double LatencySloMilliseconds { get; set; }
+
     public static readonly IReadOnlyList<string> KnownOptimizationLevels = ["none", "basic", "extended", "all"];
 
     /// <summary>Threads inside one operator (0: ONNX Runtime's default, one per core).</summary>

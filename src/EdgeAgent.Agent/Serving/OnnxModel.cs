@@ -60,6 +60,9 @@ public sealed class OnnxModel : IDisposable
     /// <summary>The drift baseline of the bundle this version came from (null: not monitored for drift).</summary>
     public Core.Drift.DriftBaseline? DriftBaseline { get; internal set; }
 
+    /// <summary>Mean duration of the staging warm-up runs (ms); null when this session was loaded without them (a reload at start-up).</summary>
+    public double? WarmupMilliseconds { get; internal set; }
+
     internal IReadOnlyDictionary<string, NodeMetadata> InputMetadata { get; }
 
     internal IReadOnlyDictionary<string, NodeMetadata> OutputMetadata { get; }

@@ -132,6 +132,10 @@ internal static class CheckCommand
                 checks.Add(s.TryGetProperty("fallback", out var f) && f.ValueKind == JsonValueKind.String
                     ? new("execution provider", "warn", $"{provider}: {f.GetString()}")
                     : new("execution provider", "ok", provider));
+                if (LatencyCheck(root, s) is { } latency)
+                {
+                    checks.Add(latency);
+                }
             }
         }
 
@@ -188,6 +192,40 @@ internal static class CheckCommand
                     ? new($"broker tls {what}", "warn", $"expires in {days} days ({expires:yyyy-MM-dd}); {hint}")
                     : new($"broker tls {what}", "ok", $"expires in {days} days ({expires:yyyy-MM-dd})");
         }
+    }
+
+    /// <summary>
+    /// <c>Serving:LatencySloMilliseconds</c> against what the model showed: its staging warm-up mean, or, for a session
+    /// reloaded at start-up (no warm-up), the p95 of its last metrics window. Null when no budget is configured.
+    /// </summary>
+    private static Check? LatencyCheck(JsonElement root, JsonElement serving)
+    {
+        if (!serving.TryGetProperty("latencySloMs", out var sloElement) || sloElement.ValueKind != JsonValueKind.Number)
+        {
+            return null;
+        }
+
+        var slo = sloElement.GetDouble();
+        var name = Text(serving, "name");
+        string what;
+        double measured;
+        if (serving.TryGetProperty("warmupMs", out var warmup) && warmup.ValueKind == JsonValueKind.Number)
+        {
+            (what, measured) = ("warm-up mean", warmup.GetDouble());
+        }
+        else if (root.TryGetProperty("models", out var models) && models.EnumerateArray()
+            .FirstOrDefault(m => Text(m, "name") == name) is { ValueKind: JsonValueKind.Object } model
+            && model.TryGetProperty("p95Ms", out var p95) && p95.ValueKind == JsonValueKind.Number && p95.GetDouble() > 0)
+        {
+            (what, measured) = ("p95 of the last window", p95.GetDouble());
+        }
+        else
+        {
+            return new("model latency", "warn", $"{name}: no measurement yet against the {slo} ms budget (loaded at start-up without a warm-up and no traffic yet)");
+        }
+
+        var text = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {Text(serving, "version")}: {what} {measured:0.###} ms, budget {slo} ms (Serving:LatencySloMilliseconds)");
+        return measured <= slo ? new("model latency", "ok", text) : new("model latency", "fail", text + "; a slower device, another execution provider or fewer threads than the model needs");
     }
 
     private static string Text(JsonElement e, string name) =>

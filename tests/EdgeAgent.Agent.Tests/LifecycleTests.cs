@@ -208,8 +208,11 @@ public sealed class LifecycleTests
             "1.0.0 to be deleted");
         Assert.Equal(["2.0.0", "3.0.0"], Directory.GetDirectories(Path.Combine(rig.StateDirectory, "models", "vibration")).Select(d => Path.GetFileName(d)!).Order());
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(rig.StateDirectory, "blobs")));
-        var reported = rig.ReportedModel()!.Value;
-        Assert.Equal(["2.0.0"], reported.GetProperty("retained").EnumerateArray().Select(v => v.GetString()));
+        // reported is published after the deletion: wait for the document that says so.
+        await Wait.UntilAsync(
+            () => rig.ReportedModel() is { } m && m.GetProperty("retained").EnumerateArray().Select(v => v.GetString()).SequenceEqual(["2.0.0"]),
+            Wait.Default,
+            "reported to list only 2.0.0 as retained");
     }
 
     [Fact]

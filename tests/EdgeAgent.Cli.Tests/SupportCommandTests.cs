@@ -60,6 +60,15 @@ public sealed class SupportCommandTests : IAsyncDisposable
 
         Assert.Contains(files.Keys, k => k.EndsWith("/logs.txt", StringComparison.Ordinal));
         Assert.Contains(files.Keys, k => k.EndsWith("/status.json", StringComparison.Ordinal));
+
+        // edgectl adds the device checks (as edgectl check --json) to the agent's bundle, in the same folder.
+        var check = files.Single(f => f.Key.EndsWith("/check.json", StringComparison.Ordinal));
+        Assert.Equal(files.Keys.First(k => k.EndsWith("/status.json", StringComparison.Ordinal))[..^"status.json".Length], check.Key[..^"check.json".Length]);
+        using (var doc = JsonDocument.Parse(check.Value))
+        {
+            Assert.Contains(doc.RootElement.GetProperty("checks").EnumerateArray(), c => c.GetProperty("name").GetString() == "broker");
+        }
+
         Assert.All(files.Values, v => Assert.DoesNotContain(Secret, Encoding.UTF8.GetString(v), StringComparison.Ordinal));
 
         var unreachable = await Edgectl.RunAsync("support-bundle", "--socket", Path.Combine(_work, "nothing.sock"));

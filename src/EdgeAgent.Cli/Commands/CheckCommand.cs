@@ -31,29 +31,7 @@ internal static class CheckCommand
         command.SetAction((parse, cancellationToken) => CliRunner.GuardAsync(async () =>
         {
             var named = parse.GetValue(config) ?? Environment.GetEnvironmentVariable("EDGEAGENT_CONFIG");
-            var checks = new List<Check>();
-            var (configCheck, configuration) = DeviceChecks.Config(named ?? DeviceChecks.DefaultConfig, named is not null);
-            checks.Add(configCheck);
-
-            // The agent's own view, over its API socket. Unreachable: still check the device, then exit 4.
-            string? stateDirectory = null;
-            var unreachable = false;
-            try
-            {
-                using var client = new AgentApiClient(parse.GetValue(socket)!);
-                using var status = await client.GetJsonAsync("/v1/status", cancellationToken);
-                checks.AddRange(Evaluate(status.RootElement));
-                stateDirectory = Text(status.RootElement, "stateDirectory") is var dir && dir != "-" ? dir : null;
-            }
-            catch (AgentUnreachableException ex)
-            {
-                unreachable = true;
-                checks.Add(new("agent", "fail", ex.Message));
-            }
-
-            // TLS to the broker (chain valid, days to certificate expiry): goes here, next to the broker check.
-            checks.AddRange(Local(configuration, stateDirectory, parse.GetValue(unit)!));
-
+            var (checks, unreachable) = await RunAsync(parse.GetValue(socket)!, named, parse.GetValue(unit)!, cancellationToken);
             var ok = checks.All(c => c.Status != "fail");
             if (parse.GetValue(json))
             {
@@ -71,6 +49,33 @@ internal static class CheckCommand
             return unreachable ? ExitCodes.AgentUnreachable : ok ? ExitCodes.Ok : ExitCodes.Error;
         }));
         return command;
+    }
+
+    /// <summary>Every check (also used by <c>edgectl support-bundle</c>); <c>Unreachable</c> when the agent's socket did not answer.</summary>
+    internal static async Task<(List<Check> Checks, bool Unreachable)> RunAsync(string socket, string? named, string unit, CancellationToken cancellationToken)
+    {
+        var checks = new List<Check>();
+        var (configCheck, configuration) = DeviceChecks.Config(named ?? DeviceChecks.DefaultConfig, named is not null);
+        checks.Add(configCheck);
+
+        // The agent's own view, over its API socket (TLS to the broker included). Unreachable: still check the device.
+        string? stateDirectory = null;
+        var unreachable = false;
+        try
+        {
+            using var client = new AgentApiClient(socket);
+            using var status = await client.GetJsonAsync("/v1/status", cancellationToken);
+            checks.AddRange(Evaluate(status.RootElement));
+            stateDirectory = Text(status.RootElement, "stateDirectory") is var dir && dir != "-" ? dir : null;
+        }
+        catch (AgentUnreachableException ex)
+        {
+            unreachable = true;
+            checks.Add(new("agent", "fail", ex.Message));
+        }
+
+        checks.AddRange(Local(configuration, stateDirectory, unit));
+        return (checks, unreachable);
     }
 
     /// <summary>The device checks: state directory and disk, trust, systemd unit, clock.</summary>

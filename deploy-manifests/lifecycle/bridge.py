@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""Drift bridge: turns drift alerts on {prefix}/devices/+/drift into retraining tasks, debounced per model.
+
+A message with kind "alert" and state "drift" queues lifecycle.retrain for its model, at most once per model
+per --cooldown seconds, however many devices alert (the devices that alerted are passed to the task, so it
+collects their captured samples and rolls out to them). Window reports and other states are ignored.
+
+Usage:
+    /usr/bin/python3 deploy-manifests/lifecycle/bridge.py --host localhost --cooldown 3600
+    /usr/bin/python3 deploy-manifests/lifecycle/bridge.py --dry-run   # print what would be queued
+Environment: the Celery settings of tasks.py (LIFECYCLE_BROKER_URL, ...).
+"""
+import argparse
+import json
+import sys
+import time
+
+
+class Debouncer:
+    """One trigger per model per cooldown. Pure: the clock is passed in."""
+
+    def __init__(self, cooldown):
+        self.cooldown = cooldown
+        self.last = {}
+
+    def offer(self, message, now):
+        """The model to retrain for this drift message (a dict), or None when it is not a drift alert or the
+        model was triggered less than cooldown seconds ago."""
+        if not isinstance(message, dict) or message.get("kind") != "alert" or message.get("state") != "drift":
+            return None
+        model = message.get("model")
+        if not isinstance(model, str) or not model:
+            return None
+        last = self.last.get(model)
+        if last is not None and now - last < self.cooldown:
+            return None
+        self.last[model] = now
+        return model
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Queue retraining on drift alerts (debounced per model).")
+    parser.add_argument("--host", default="localhost")
+    parser.add_argument("--port", type=int, default=1883)
+    parser.add_argument("--prefix", default="edgeagent/v1")
+    parser.add_argument("--cooldown", type=float, default=3600, help="seconds between retrainings of one model")
+    parser.add_argument("--gather", type=float, default=30,
+                        help="seconds to gather alerting devices before the task is queued (default 30)")
+    parser.add_argument("--dry-run", action="store_true", help="print the tasks instead of queueing them")
+    args = parser.parse_args()
+
+    import threading
+
+    import paho.mqtt.client as mqtt
+
+    debouncer = Debouncer(args.cooldown)
+    pending = {}  # model -> set of devices alerting within the gather window
+    lock = threading.Lock()
+
+    def fire(model):
+        with lock:
+            devices = sorted(pending.pop(model, set()))
+        if args.dry_run:
+            print(json.dumps({"retrain": model, "devices": devices}), flush=True)
+            return
+        import tasks
+        res = tasks.retrain.delay(model, None, devices, "drift")
+        print(f"queued retrain of {model} for {len(devices)} device(s): {res.id}", flush=True)
+
+    def on_message(_c, _u, msg):
+        try:
+            message = json.loads(msg.payload)
+        except ValueError:
+            return
+        with lock:
+            model = message.get("model") if isinstance(message, dict) else None
+            if model in pending and message.get("kind") == "alert" and message.get("state") == "drift":
+                pending[model].add(message.get("deviceId"))
+                return
+            model = debouncer.offer(message, time.monotonic())
+            if model is None:
+                return
+            pending[model] = {message.get("deviceId")}
+        threading.Timer(args.gather, fire, (model,)).start()
+
+    client = mqtt.Client(client_id="edgeagent-lifecycle-bridge", protocol=mqtt.MQTTv5)
+    client.on_message = on_message
+    client.on_connect = lambda c, *_: c.subscribe(f"{args.prefix}/devices/+/drift", qos=1)
+    client.connect(args.host, args.port)
+    client.loop_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -38,7 +38,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "samples", "vibration"))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "samples", "vibration")]  # dataset.py: beside, or in the repo
 from dataset import HEADER, read_csv  # noqa: E402
 
 CLASSES = ["normal", "warning", "fault"]

@@ -16,6 +16,14 @@ import sys
 import time
 
 
+def records(message):
+    """The records of a drift message: the agent publishes one record alone or a batch {"records": [...]}
+    (docs/mqtt-api.md#outbox-delivery)."""
+    if isinstance(message, dict) and isinstance(message.get("records"), list):
+        return [r for r in message["records"] if isinstance(r, dict)]
+    return [message] if isinstance(message, dict) else []
+
+
 class Debouncer:
     """One trigger per model per cooldown. Pure: the clock is passed in."""
 
@@ -72,15 +80,19 @@ def main():
             message = json.loads(msg.payload)
         except ValueError:
             return
+        for record in records(message):
+            offer(record)
+
+    def offer(record):
         with lock:
-            model = message.get("model") if isinstance(message, dict) else None
-            if model in pending and message.get("kind") == "alert" and message.get("state") == "drift":
-                pending[model].add(message.get("deviceId"))
+            model = record.get("model")
+            if model in pending and record.get("kind") == "alert" and record.get("state") == "drift":
+                pending[model].add(record.get("deviceId"))
                 return
-            model = debouncer.offer(message, time.monotonic())
+            model = debouncer.offer(record, time.monotonic())
             if model is None:
                 return
-            pending[model] = {message.get("deviceId")}
+            pending[model] = {record.get("deviceId")}
         threading.Timer(args.gather, fire, (model,)).start()
 
     client = mqtt.Client(client_id="edgeagent-lifecycle-bridge", protocol=mqtt.MQTTv5)

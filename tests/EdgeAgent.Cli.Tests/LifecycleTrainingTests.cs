@@ -88,11 +88,13 @@ public sealed class LifecycleTrainingTests : IDisposable
             a = {"kind": "alert", "state": "drift", "model": "vibration", "deviceId": "d1"}
             got = [d.offer(a, 0), d.offer(dict(a, deviceId="d2"), 10), d.offer(dict(a, kind="window"), 70),
                    d.offer(dict(a, state="ok"), 70), d.offer(a, 61), d.offer(dict(a, model="other"), 62), d.offer(a, 100)]
+            batch = bridge.records({"records": [dict(a, kind="window"), dict(a, model="pump")]})
+            got += [d.offer(r, 200) for r in batch]
             print(got)
             """;
         var run = await RunAsync(Python, "-c", Script);
         Assert.True(run.Code == 0, run.Output);
-        Assert.Equal("['vibration', None, None, None, 'vibration', 'other', None]", run.Output.Trim());
+        Assert.Equal("['vibration', None, None, None, 'vibration', 'other', None, None, 'pump']", run.Output.Trim());
     }
 
     private async Task MakeShiftedDataAsync()

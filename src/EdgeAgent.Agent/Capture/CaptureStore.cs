@@ -148,7 +148,9 @@ public sealed class CaptureStore : IDisposable
         public Database(string path)
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-            _db = new LiteDatabase(new ConnectionString { Filename = path, Connection = ConnectionType.Direct });
+            // Its own mapper: LiteDB's global BsonMapper registers an entity type on first use without a lock, and the
+            // first capture can come while another store (or another agent in the same process) maps its own types.
+            _db = new LiteDatabase(new ConnectionString { Filename = path, Connection = ConnectionType.Direct }, new BsonMapper());
             Samples = _db.GetCollection<CaptureSample>("samples");
             _meta = _db.GetCollection<BsonDocument>("meta");
             var meta = _meta.FindById("capture");

@@ -117,73 +117,33 @@ public sealed class LifecycleTrainingTests : IDisposable
     {
         await RequirePythonAsync("paho.mqtt", "celery");
         await using var broker = await Fleet.Mqtt.EmbeddedBroker.StartAsync();
-        var keys = Fleet.Keys.SigningKeys.Generate(_work, "release");
-        var socket = Path.Combine(_work, "api.sock");
-        var agent = Agent.AgentHost.Build(
-            new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        await using var agent = await LocalAgent.StartWithSampleAsync(
+            _work,
+            "line-7",
+            new Dictionary<string, string?>
             {
-                ["Agent:DeviceId"] = "line-7",
-                ["Agent:StateDirectory"] = Path.Combine(_work, "state"),
-                ["Agent:ApiSocket"] = socket,
-                ["Agent:ProbationSeconds"] = "0",
-                ["Mqtt:Url"] = broker.Url,
-                ["Trust:PublicKeys:0"] = keys.PublicKeyPath,
                 ["Capture:Enabled"] = "true",
                 ["Capture:LowConfidence:0:Model"] = "vibration",
                 ["Capture:LowConfidence:0:Output"] = "probabilities",
                 ["Capture:LowConfidence:0:Below"] = "1.1",
-            }).Build(),
-            logging => logging.ClearProviders());
-        await Task.Run(() => agent.StartAsync(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken);
-        try
+            },
+            broker.Url);
+        for (var i = 0; i < 3; i++)
         {
-            var bundle = Path.Combine(_work, "vibration-1.0.0.edgebundle");
-            Assert.Equal(0, (await Edgectl.RunAsync("bundle", "create", "--model", CurrentModel, "--name", "vibration", "--version", "1.0.0", "--key", keys.PrivateKeyPath, "--out", bundle)).Code);
-            var install = await Edgectl.RunAsync("install", bundle, "--socket", socket, "--probation", "0");
-            Assert.True(install.Code == 0, install.Stderr);
-            for (var i = 0; i < 3; i++)
-            {
-                var infer = await Edgectl.RunAsync("infer", "vibration", "--input", Path.Combine(AppContext.BaseDirectory, "samples", "request.json"), "--socket", socket);
-                Assert.True(infer.Code == 0, infer.Stderr);
-            }
-
-            await WaitForSamplesAsync(socket, 3);
-
-            // The Celery task's own function, against the live agent: two pages (limit 2), each acknowledged by the next request.
-            var port = new Uri(broker.Url).Port;
-            var code = $"import os, sys; os.environ['MQTT_HOST'] = '127.0.0.1'; os.environ['MQTT_PORT'] = '{port}'; sys.path.insert(0, '{Scripts}'); import tasks; s = tasks.capture_export(tasks.mqtt_client, 'line-7', 'vibration', 'edgeagent/v1', limit=2); print(len(s), len(tasks.samples_to_rows(s)))";
-            var run = await RunAsync(Python, "-c", code);
-
-            Assert.True(run.Code == 0, run.Output);
-            Assert.Equal("3 9", run.Output.Trim().Split('\n')[^1]);
-            await WaitForSamplesAsync(socket, 0);
-        }
-        finally
-        {
-            await agent.StopAsync(CancellationToken.None);
-            await agent.DisposeAsync();
-        }
-    }
-
-    /// <summary>Polls <c>edgectl status</c> until the agent holds <paramref name="count"/> captured samples.</summary>
-    private static async Task WaitForSamplesAsync(string socket, int count)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        var samples = -1;
-        while (DateTime.UtcNow < deadline)
-        {
-            var status = await Edgectl.RunAsync("status", "--socket", socket, "--json");
-            using var doc = JsonDocument.Parse(status.Stdout);
-            samples = doc.RootElement.GetProperty("capture").GetProperty("samples").GetInt32();
-            if (samples == count)
-            {
-                return;
-            }
-
-            await Task.Delay(100, TestContext.Current.CancellationToken);
+            var infer = await Edgectl.RunAsync("infer", "vibration", "--input", LocalAgent.SampleRequest, "--socket", agent.Socket);
+            Assert.True(infer.Code == 0, infer.Stderr);
         }
 
-        Assert.Fail($"the agent holds {samples} captured samples, expected {count}");
+        await agent.WaitForCapturedSamplesAsync(3);
+
+        // The Celery task's own function, against the live agent: two pages (limit 2), each acknowledged by the next request.
+        var port = new Uri(broker.Url).Port;
+        var code = $"import os, sys; os.environ['MQTT_HOST'] = '127.0.0.1'; os.environ['MQTT_PORT'] = '{port}'; sys.path.insert(0, '{Scripts}'); import tasks; s = tasks.capture_export(tasks.mqtt_client, 'line-7', 'vibration', 'edgeagent/v1', limit=2); print(len(s), len(tasks.samples_to_rows(s)))";
+        var run = await RunAsync(Python, "-c", code);
+
+        Assert.True(run.Code == 0, run.Output);
+        Assert.Equal("3 9", run.Output.Trim().Split('\n')[^1]);
+        await agent.WaitForCapturedSamplesAsync(0);
     }
 
     private static async Task RequirePythonAsync(params string[] modules)

@@ -3,7 +3,8 @@
 
 A message with kind "alert" and state "drift" queues lifecycle.retrain for its model, at most once per model
 per --cooldown seconds, however many devices alert (the devices that alerted are passed to the task, so it
-collects their captured samples and rolls out to them). Window reports and other states are ignored.
+collects their captured samples and rolls out to them). Window reports and other states are ignored. Each
+queued task is announced as a "queued" event on {prefix}/lifecycle/{model}/events (task id, devices, alerts).
 
 Usage:
     /usr/bin/python3 deploy-manifests/lifecycle/bridge.py --host localhost --cooldown 3600
@@ -12,6 +13,7 @@ Environment: the Celery settings of tasks.py (LIFECYCLE_BROKER_URL, ...).
 """
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -63,16 +65,19 @@ def main():
 
     debouncer = Debouncer(args.cooldown)
     pending = {}  # model -> set of devices alerting within the gather window
+    alerts = {}  # model -> drift alerts folded into the pending retraining
     lock = threading.Lock()
 
     def fire(model):
         with lock:
             devices = sorted(pending.pop(model, set()))
+            folded = alerts.pop(model, 0)
         if args.dry_run:
-            print(json.dumps({"retrain": model, "devices": devices}), flush=True)
+            print(json.dumps({"retrain": model, "devices": devices, "alerts": folded}), flush=True)
             return
         import tasks
         res = tasks.retrain.delay(model, None, devices, "drift")
+        tasks.publish_event(model, "queued", task=res.id, devices=devices, reason="drift", alerts=folded)
         print(f"queued retrain of {model} for {len(devices)} device(s): {res.id}", flush=True)
 
     def on_message(_c, _u, msg):
@@ -88,17 +93,23 @@ def main():
             model = record.get("model")
             if model in pending and record.get("kind") == "alert" and record.get("state") == "drift":
                 pending[model].add(record.get("deviceId"))
+                alerts[model] += 1
                 return
             model = debouncer.offer(record, time.monotonic())
             if model is None:
                 return
             pending[model] = {record.get("deviceId")}
+            alerts[model] = 1
         threading.Timer(args.gather, fire, (model,)).start()
 
     client = mqtt.Client(client_id="edgeagent-lifecycle-bridge", protocol=mqtt.MQTTv5)
     client.on_message = on_message
     client.on_connect = lambda c, *_: c.subscribe(f"{args.prefix}/devices/+/drift", qos=1)
+    os.environ.setdefault("MQTT_HOST", args.host)  # tasks.publish_event: the same broker
+    os.environ.setdefault("MQTT_PORT", str(args.port))
+    os.environ.setdefault("MQTT_PREFIX", args.prefix)
     client.connect(args.host, args.port)
+    print(f"bridge: watching {args.prefix}/devices/+/drift on {args.host}:{args.port}", flush=True)
     client.loop_forever()
 
 

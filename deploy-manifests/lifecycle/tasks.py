@@ -6,34 +6,50 @@ Tasks:
                                         topic + correlation data), page by page (after/next/more), acknowledging
                                         each page with purgeUpTo on the next request; writes captured.csv (features
                                         only: captured samples carry no ground-truth label)
-    lifecycle.retrain(model, version, devices, reason)
-                                        collect + train.py (refuses a candidate that is not better: the task ends
-                                        with status "refused") + edgectl bundle create --baseline --acceptance
-                                        --key CI_KEY + edgectl bundle sign --key RELEASE_KEY (devices trust both
-                                        keys with Trust:Threshold 2) + edgectl bundle publish + edgectl rollout start
+    lifecycle.retrain(model, version, devices, reason, train_args)
+                                        collect + label (LIFECYCLE_LABELER; every 5th labelled row joins the
+                                        held-out set, the rest the training set) + train.py against the current
+                                        model (refuses a candidate that is not better: status "refused") +
+                                        edgectl bundle create --baseline --acceptance --key CI_KEY + edgectl bundle
+                                        sign --key RELEASE_KEY (devices trust both keys with Trust:Threshold 2) +
+                                        edgectl bundle publish + edgectl rollout start. The drift baseline is the
+                                        captured samples (what the devices see now) when there are at least
+                                        LIFECYCLE_MIN_BASELINE_ROWS (200), else the held-out set. A release becomes
+                                        the model to beat next time ({LIFECYCLE_WORKDIR}/{model}/current.json) and
+                                        its version is the current one with the minor number raised (1.0.0 -> 1.1.0)
+                                        unless given.
+Events: each step is published on {MQTT_PREFIX}/lifecycle/{model}/events (QoS 1, not retained): started,
+        collected, labelled, evaluated | refused, bundled, signed, published, rollout-started, rollout-finished,
+        released | failed | rollout-aborted (docs/lifecycle.md#events).
 Beat: lifecycle.retrain every LIFECYCLE_RETRAIN_HOURS hours (default 24) for LIFECYCLE_MODEL.
 
 Configuration (environment):
     LIFECYCLE_BROKER_URL / LIFECYCLE_RESULT_BACKEND   Celery broker/backend (default redis://localhost:6379/0)
     MQTT_HOST, MQTT_PORT, MQTT_PREFIX                 the devices' broker (default localhost, 1883, edgeagent/v1)
-    EDGECTL                                           edgectl binary (default: edgectl on PATH)
+    EDGECTL                                           edgectl command (default: edgectl on PATH; may carry
+                                                      arguments, e.g. "dotnet /opt/edgectl/edgectl.dll")
     CI_KEY, RELEASE_KEY                               private key PEMs: CI signs, the release key co-signs
     TRUST                                             public keys for `bundle publish --trust` (comma-separated)
     LIFECYCLE_TRAIN_CSV, LIFECYCLE_HOLDOUT_CSV        labelled training and held-out sets
-    LIFECYCLE_CURRENT_MODEL                           the model to beat (.onnx)
-    LIFECYCLE_WORKDIR                                 where runs are kept (default /var/lib/edge-lifecycle)
+    LIFECYCLE_CURRENT_MODEL, LIFECYCLE_CURRENT_VERSION   the model to beat (.onnx) and its version (1.0.0) until
+                                                      this service has released one
+    LIFECYCLE_WORKDIR                                 state and runs (default /var/lib/edge-lifecycle):
+                                                      {model}/current.json, {model}/runs/{time}-{task}/
     LIFECYCLE_WAVES, LIFECYCLE_SUCCESS, LIFECYCLE_ABORT, LIFECYCLE_PROBATION   rollout gates
-    LIFECYCLE_LABELER                                 optional command: LABELER IN.csv OUT.csv labels captured
-                                                      rows (adds 'label'); the labelled file is trained on
+    LIFECYCLE_LABELER                                 optional command (may carry arguments): LABELER IN.csv
+                                                      OUT.csv labels captured rows (adds 'label'), e.g.
+                                                      "python3 label_from_truth.py --truth labels.csv"
 
 Run:
     celery -A tasks worker --loglevel=INFO          (in deploy-manifests/lifecycle/)
     celery -A tasks beat --loglevel=INFO
-    python3 -c 'import tasks; tasks.retrain.delay("vibration", "1.1.0", ["pump-1"], "manual")'
+    python3 tasks.py --model vibration --devices pump-1,pump-2 --wait
 """
 import argparse
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -143,6 +159,75 @@ def samples_to_rows(samples):
     return rows
 
 
+# ---------------------------------------------------------------- state, events, data
+
+def model_home(model):
+    """{LIFECYCLE_WORKDIR}/{model}: current.json (the released model to beat) and runs/."""
+    return os.path.join(env("LIFECYCLE_WORKDIR", "/var/lib/edge-lifecycle"), model)
+
+
+def current_model(model):
+    """(path of the .onnx to beat, its version): the last release of this service, else LIFECYCLE_CURRENT_MODEL
+    and LIFECYCLE_CURRENT_VERSION (default 1.0.0)."""
+    try:
+        with open(os.path.join(model_home(model), "current.json")) as f:
+            cur = json.load(f)
+        return cur["model"], cur["version"]
+    except (OSError, ValueError, KeyError):
+        return env("LIFECYCLE_CURRENT_MODEL"), env("LIFECYCLE_CURRENT_VERSION", "1.0.0")
+
+
+def set_current(model, onnx_path, version):
+    home = model_home(model)
+    os.makedirs(home, exist_ok=True)
+    kept = os.path.join(home, f"{model}-{version}.onnx")
+    shutil.copyfile(onnx_path, kept)
+    tmp = os.path.join(home, "current.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump({"model": kept, "version": version}, f)
+    os.replace(tmp, os.path.join(home, "current.json"))
+
+
+def next_version(version):
+    """1.4.2 -> 1.5.0 (a pre-release suffix is dropped)."""
+    parts = version.split("-")[0].split("+")[0].split(".")
+    major, minor = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+    return f"{major}.{minor + 1}.0"
+
+
+def publish_event(model, event, **fields):
+    """One lifecycle event on {prefix}/lifecycle/{model}/events (QoS 1, not retained) for dashboards, n8n and
+    edgectl demo --lifecycle. Best effort: a broker that is away loses the event, never the task."""
+    import paho.mqtt.publish as publish
+    payload = dict(fields, event=event, model=model, at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    auth = {"username": env("MQTT_USERNAME"), "password": env("MQTT_PASSWORD")} if env("MQTT_USERNAME") else None
+    try:
+        publish.single(f"{env('MQTT_PREFIX', 'edgeagent/v1')}/lifecycle/{model}/events", json.dumps(payload), qos=1,
+                       hostname=env("MQTT_HOST", "localhost"), port=int(env("MQTT_PORT", "1883")), auth=auth,
+                       client_id=f"lifecycle-ev-{uuid.uuid4().hex[:8]}")
+    except OSError:
+        pass
+    return payload
+
+
+def read_rows(path):
+    """(header, rows as lists of strings) of a CSV with a header row."""
+    with open(path) as f:
+        header = f.readline().strip()
+        return header, [line.strip() for line in f if line.strip()]
+
+
+def split_labelled(path, train_path, holdout_path, every=5):
+    """Every `every`-th labelled captured row goes to the held-out set, the rest to training; returns the counts."""
+    header, rows = read_rows(path)
+    held = [r for i, r in enumerate(rows) if i % every == every - 1]
+    kept = [r for i, r in enumerate(rows) if i % every != every - 1]
+    for out, part in ((train_path, kept), (holdout_path, held)):
+        with open(out, "w") as f:
+            f.write(header + "\n" + "".join(r + "\n" for r in part))
+    return len(kept), len(held)
+
+
 # ---------------------------------------------------------------- tasks
 
 def run(cmd, **kw):
@@ -154,10 +239,12 @@ def run(cmd, **kw):
 def collect(devices, model, workdir):
     os.makedirs(workdir, exist_ok=True)
     prefix = env("MQTT_PREFIX", "edgeagent/v1")
-    rows, errors = [], {}
+    rows, errors, per_device = [], {}, {}
     for device in devices:
         try:
-            rows += samples_to_rows(capture_export(mqtt_client, device, model, prefix))
+            got = samples_to_rows(capture_export(mqtt_client, device, model, prefix))
+            per_device[device] = len(got)
+            rows += got
         except (OSError, TimeoutError, RuntimeError) as e:
             errors[device] = str(e)
     path = os.path.join(workdir, "captured.csv")
@@ -165,61 +252,98 @@ def collect(devices, model, workdir):
         f.write(",".join(FEATURES) + "\n")
         for r in rows:
             f.write(",".join(f"{float(v):.4f}" for v in r) + "\n")
-    return {"path": path, "rows": len(rows), "errors": errors}
+    return {"path": path, "rows": len(rows), "devices": per_device, "errors": errors}
 
 
 @app.task(name="lifecycle.retrain", bind=True)
-def retrain(self, model="vibration", version=None, devices=None, reason="manual"):
-    edgectl = env("EDGECTL", "edgectl")
-    work = os.path.join(env("LIFECYCLE_WORKDIR", "/var/lib/edge-lifecycle"), time.strftime("%Y%m%dT%H%M%S"))
+def retrain(self, model="vibration", version=None, devices=None, reason="manual", train_args=None):
+    """Collect, label, train, evaluate, bundle (CI key), co-sign (release key), publish, canary rollout.
+    Returns {"status": "released" | "refused" | "failed" | "rollout-aborted", "steps": [...], ...}."""
+    edgectl = shlex.split(env("EDGECTL", "edgectl"))
+    current, current_version = current_model(model)
+    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + (self.request.id or uuid.uuid4().hex)[:8]
+    work = os.path.join(model_home(model), "runs", run_id)
     os.makedirs(work, exist_ok=True)
-    result = {"model": model, "reason": reason, "workdir": work, "steps": []}
-    train = [env("LIFECYCLE_TRAIN_CSV")]
+    result = {"model": model, "reason": reason, "workdir": work, "current": current_version, "steps": []}
+    publish_event(model, "started", reason=reason, devices=devices or [], current=current_version, task=self.request.id)
+    train, holdout, baseline = [env("LIFECYCLE_TRAIN_CSV")], [env("LIFECYCLE_HOLDOUT_CSV")], None
     if devices:
         captured = collect(devices, model, work)
         result["collected"] = captured
+        publish_event(model, "collected", rows=captured["rows"], devices=captured["devices"], errors=captured["errors"])
+        if captured["rows"] >= int(env("LIFECYCLE_MIN_BASELINE_ROWS", "200")):
+            baseline = captured["path"]  # what the devices see now becomes the new drift baseline
         if env("LIFECYCLE_LABELER") and captured["rows"]:
             labelled = os.path.join(work, "captured-labelled.csv")
-            r = run([env("LIFECYCLE_LABELER"), captured["path"], labelled])
+            r = run(shlex.split(env("LIFECYCLE_LABELER")) + [captured["path"], labelled])
+            result["steps"].append({"step": "label", "rc": r.returncode, "out": (r.stdout + r.stderr).strip()[-2000:]})
             if r.returncode == 0:
-                train.append(labelled)
+                n_train, n_held = split_labelled(labelled, os.path.join(work, "captured-train.csv"),
+                                                 os.path.join(work, "captured-holdout.csv"))
+                train.append(os.path.join(work, "captured-train.csv"))
+                holdout.append(os.path.join(work, "captured-holdout.csv"))
+                publish_event(model, "labelled", train=n_train, holdout=n_held)
     cand = os.path.join(work, "candidate")
-    cmd = [sys.executable, os.path.join(HERE, "train.py"), "--holdout", env("LIFECYCLE_HOLDOUT_CSV"),
-           "--current", env("LIFECYCLE_CURRENT_MODEL"), "--out", cand]
+    cmd = [sys.executable, os.path.join(HERE, "train.py"), "--current", current, "--out", cand]
     for t in train:
         cmd += ["--train", t]
+    for h in holdout:
+        cmd += ["--holdout", h]
+    if baseline:
+        cmd += ["--baseline-data", baseline]
+    cmd += list(train_args or [])
     r = run(cmd)
     result["steps"].append({"step": "train", "rc": r.returncode, "out": (r.stdout + r.stderr).strip()})
+    evaluation = None
+    try:
+        with open(os.path.join(cand, "evaluation.json")) as f:
+            evaluation = json.load(f)
+        result["evaluation"] = evaluation
+    except (OSError, ValueError):
+        pass
     if r.returncode == 3:
+        publish_event(model, "refused", reason=evaluation and evaluation.get("reason"), evaluation=evaluation)
         return dict(result, status="refused")
     if r.returncode != 0:
+        publish_event(model, "failed", step="train", error=r.stderr.strip()[-500:])
         raise RuntimeError(f"train.py failed: {r.stderr.strip()}")
-    version = version or f"1.{int(time.strftime('%Y%m%d'))}.{int(time.strftime('%H%M%S'))}"  # SemVer: no leading zeros
+    version = version or next_version(current_version)
+    publish_event(model, "evaluated", version=version, evaluation=evaluation)
     bundle = os.path.join(work, f"{model}-{version}.edgebundle")
     broker = ["--broker", f"mqtt://{env('MQTT_HOST', 'localhost')}:{env('MQTT_PORT', '1883')}",
               "--prefix", env("MQTT_PREFIX", "edgeagent/v1")]
     trust = [a for k in filter(None, env("TRUST", "").split(",")) for a in ("--trust", k)]
     steps = [
-        ("bundle create", [edgectl, "bundle", "create", "--model", os.path.join(cand, "model.onnx"), "--name", model,
-                           "--version", version, "--key", env("CI_KEY"), "--out", bundle,
-                           "--baseline", os.path.join(cand, "baseline.csv"),
-                           "--acceptance", os.path.join(cand, "acceptance.json")]),
-        ("bundle sign", [edgectl, "bundle", "sign", bundle, "--key", env("RELEASE_KEY")]),
-        ("bundle publish", [edgectl, "bundle", "publish", bundle, *trust, *broker]),
+        ("bundle create", "bundled", [*edgectl, "bundle", "create", "--model", os.path.join(cand, "model.onnx"),
+                                      "--name", model, "--version", version, "--key", env("CI_KEY"), "--out", bundle,
+                                      "--baseline", os.path.join(cand, "baseline.csv"),
+                                      "--acceptance", os.path.join(cand, "acceptance.json")]),
     ]
+    if env("RELEASE_KEY"):
+        steps.append(("bundle sign", "signed", [*edgectl, "bundle", "sign", bundle, "--key", env("RELEASE_KEY")]))
+    steps.append(("bundle publish", "published", [*edgectl, "bundle", "publish", bundle, *trust, *broker]))
     if devices:
-        steps.append(("rollout start", [edgectl, "rollout", "start", "--model", model, "--version", version,
-                                        "--devices", ",".join(devices),
-                                        "--waves", env("LIFECYCLE_WAVES", "1,50%,100%"),
-                                        "--success-threshold", env("LIFECYCLE_SUCCESS", "95%"),
-                                        "--abort-threshold", env("LIFECYCLE_ABORT", "5%"),
-                                        "--probation", env("LIFECYCLE_PROBATION", "60s"), "--json", *broker]))
-    for name, cmd in steps:
+        steps.append(("rollout start", "rollout-finished",
+                      [*edgectl, "rollout", "start", "--model", model, "--version", version,
+                       "--devices", ",".join(devices), "--id", f"{model}-{version}-{run_id.split('-')[-1]}",
+                       "--waves", env("LIFECYCLE_WAVES", "1,50%,100%"),
+                       "--success-threshold", env("LIFECYCLE_SUCCESS", "95%"),
+                       "--abort-threshold", env("LIFECYCLE_ABORT", "5%"),
+                       "--probation", env("LIFECYCLE_PROBATION", "60s"), "--json", *broker]))
+    for name, event, cmd in steps:
+        if name == "rollout start":
+            publish_event(model, "rollout-started", version=version, rollout=cmd[cmd.index("--id") + 1],
+                          devices=devices)
         r = run(cmd)
-        result["steps"].append({"step": name, "rc": r.returncode, "out": (r.stdout + r.stderr).strip()[-2000:]})
+        out = (r.stdout + r.stderr).strip()
+        result["steps"].append({"step": name, "rc": r.returncode, "out": out[-2000:]})
+        publish_event(model, event, version=version, rc=r.returncode, out=out[-300:])
         if r.returncode != 0:
-            return dict(result, status="rollout-aborted" if name == "rollout start" and r.returncode == 6 else "failed",
-                        version=version)
+            status = "rollout-aborted" if name == "rollout start" and r.returncode == 6 else "failed"
+            publish_event(model, status, version=version, step=name)
+            return dict(result, status=status, version=version, bundle=bundle)
+    set_current(model, os.path.join(cand, "model.onnx"), version)
+    publish_event(model, "released", version=version, previous=current_version, devices=devices or [])
     return dict(result, status="released", version=version, bundle=bundle)
 
 
@@ -228,9 +352,13 @@ def main():
     parser.add_argument("--model", default="vibration")
     parser.add_argument("--version")
     parser.add_argument("--devices", default="", help="comma-separated device ids to collect from and roll out to")
+    parser.add_argument("--train-arg", action="append", default=[],
+                        help="extra train.py argument, repeatable (e.g. --train-arg=--kind --train-arg=logreg)")
+    parser.add_argument("--reason", default="manual")
     parser.add_argument("--wait", action="store_true", help="wait for the result and print it")
     args = parser.parse_args()
-    res = retrain.delay(args.model, args.version, [d for d in args.devices.split(",") if d], "manual")
+    res = retrain.delay(args.model, args.version, [d for d in args.devices.split(",") if d], args.reason,
+                        args.train_arg)
     print(json.dumps(res.get(timeout=3600), indent=2) if args.wait else res.id)
 
 

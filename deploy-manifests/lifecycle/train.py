@@ -14,16 +14,18 @@ than the current model's by more than --min-improvement, when its accuracy is lo
 more than --max-latency-ratio times the current model's. Nothing is written to --out then, except
 evaluation.json. Otherwise --out receives:
     model.onnx        the candidate
-    baseline.csv      held-out features without labels: the drift baseline (edgectl bundle create --baseline)
+    baseline.csv      the drift baseline (edgectl bundle create --baseline): held-out features without labels, or
+                      the features of --baseline-data (what the devices see now)
     acceptance.json   acceptance vectors from held-out rows (docs/bundle-format.md#acceptance-vectors):
                       one confidently classified row per class, then those rows as one batch
-    evaluation.json   metrics of both models and the decision
+    evaluation.json   metrics of both models on all held-out rows (the decision) and on each --holdout file alone
 
 Exit codes: 0 written, 3 refused, 1 bad input (file, data), 2 usage.
 
 Usage:
     /usr/bin/python3 deploy-manifests/lifecycle/train.py --train train.csv [--train captured.csv] \\
-        --holdout holdout.csv --current samples/vibration/vibration.onnx --out build/candidate
+        --holdout holdout.csv [--holdout field-holdout.csv] --current samples/vibration/vibration.onnx \\
+        --out build/candidate
     # then: edgectl bundle create --model build/candidate/model.onnx --baseline build/candidate/baseline.csv \\
     #         --acceptance build/candidate/acceptance.json --name vibration --version 1.1.0 --key ci.key.pem
 """
@@ -254,7 +256,9 @@ def decide(cand, cur, min_improvement, max_latency_ratio):
 def main():
     parser = argparse.ArgumentParser(description="Train, evaluate against the current model, and write a candidate if better.")
     parser.add_argument("--train", action="append", required=True, help="labelled training CSV (repeatable)")
-    parser.add_argument("--holdout", required=True, help="labelled held-out CSV (never trained on)")
+    parser.add_argument("--holdout", action="append", required=True,
+                        help="labelled held-out CSV, never trained on (repeatable: the decision is on all of them "
+                             "together; evaluation.json also scores each file alone)")
     parser.add_argument("--current", required=True, help="the current model (.onnx) to beat")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--kind", choices=["mlp", "logreg"], default="mlp", help="model kind (default mlp: 8-H-3)")
@@ -264,6 +268,9 @@ def main():
                         help="macro-F1 the candidate must gain over the current model, more than (default 0)")
     parser.add_argument("--max-latency-ratio", type=float, default=3.0,
                         help="refuse a candidate slower than this times the current model (default 3; 0 = no check)")
+    parser.add_argument("--baseline-data", metavar="CSV",
+                        help="features whose distribution becomes the drift baseline (default: the held-out set); "
+                             "give what the devices see now, e.g. the captured samples")
     parser.add_argument("--shuffle-labels", action="store_true",
                         help="train on shuffled labels: a deliberately worse candidate, to show the refusal")
     args = parser.parse_args()
@@ -277,9 +284,16 @@ def main():
             xs.append(x)
             ys.append(y)
         x, y = np.concatenate(xs), np.concatenate(ys)
-        xh, yh = read_csv(args.holdout)
-        if yh is None:
-            raise ValueError(f"{args.holdout}: no 'label' column")
+        held = []
+        for path in args.holdout:
+            xp, yp = read_csv(path)
+            if yp is None:
+                raise ValueError(f"{path}: no 'label' column")
+            held.append((path, xp, yp))
+        xh, yh = np.concatenate([h[1] for h in held]), np.concatenate([h[2] for h in held])
+        xb = read_csv(args.baseline_data)[0] if args.baseline_data else None
+        if xb is not None and len(xb) == 0:
+            raise ValueError(f"{args.baseline_data}: no rows")
         if args.shuffle_labels:
             y = np.random.default_rng(args.seed).permutation(y)
         current = Runner(args.current)
@@ -296,7 +310,11 @@ def main():
     reason = decide(cand_m, cur_m, args.min_improvement, args.max_latency_ratio)
     os.makedirs(args.out, exist_ok=True)
     report = {"candidate": cand_m, "current": dict(cur_m, model=os.path.abspath(args.current)),
-              "trainRows": int(len(y)), "holdout": os.path.abspath(args.holdout),
+              "trainRows": int(len(y)), "holdout": [os.path.abspath(h[0]) for h in held],
+              "holdouts": [{"file": os.path.abspath(path), "rows": int(len(yp)),
+                            "candidate": metrics(yp, np.asarray(candidate(xp)[1]).reshape(-1)),
+                            "current": metrics(yp, np.asarray(current(xp)[1]).reshape(-1))}
+                           for path, xp, yp in held],
               "released": reason is None, "reason": reason}
     with open(os.path.join(args.out, "evaluation.json"), "w") as f:
         json.dump(report, f, indent=2)
@@ -308,7 +326,7 @@ def main():
         print(summary)
         return 3
     onnx.save(model, os.path.join(args.out, "model.onnx"))
-    write_baseline(os.path.join(args.out, "baseline.csv"), xh)
+    write_baseline(os.path.join(args.out, "baseline.csv"), xb if xb is not None else xh)
     with open(os.path.join(args.out, "acceptance.json"), "w") as f:
         json.dump(acceptance(candidate, xh, yh), f, indent=2)
         f.write("\n")

@@ -50,4 +50,13 @@ public sealed class DemoTests
         Assert.Equal(2, result.Code);
         Assert.Equal("edgectl: --duration must be positive", result.Stderr.Trim());
     }
+
+    [Fact]
+    public async Task Lifecycle_demo_refuses_a_fleet_without_room_for_a_canary()
+    {
+        var result = await Edgectl.RunAsync("demo", "--lifecycle", "--devices", "1");
+
+        Assert.Equal(2, result.Code);
+        Assert.Equal("edgectl: --devices must be between 2 and 50 (a canary wave and the rest)", result.Stderr.Trim());
+    }
 }

@@ -160,15 +160,7 @@ internal sealed class DemoRunner
         }
 
         // The drift baseline: 4,000 readings of the healthy sensor, as a training set would hold them.
-        var sensor = new SensorSimulator(seed: 4000);
-        var rows = Enumerable.Range(0, 4000).Select(_ => sensor.Next(shifted: false, out _)).ToArray();
-        var baseline = new DriftBaseline
-        {
-            Samples = rows.Length,
-            Features = [.. Enumerable.Range(0, SensorSimulator.Features).Select(i => DriftBaselineBuilder.Build(
-                new DriftFeatureSpec(DriftFeatureSpec.ElementName("features", i), "features", IsOutput: false, i, DriftStatistic.Value),
-                [.. rows.Select(r => r[i])]))],
-        };
+        var baseline = SensorSimulator.Baseline(rows: 4000, seed: 4000);
         using var key = SigningKeys.LoadPrivate(keys.PrivateKeyPath);
         var result = BundleBuilder.Create(new BundleBuilder.Request
         {

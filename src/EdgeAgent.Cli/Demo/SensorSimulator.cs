@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using EdgeAgent.Core.Drift;
 
 namespace EdgeAgent.Cli.Demo;
 
@@ -47,21 +48,48 @@ internal sealed class SensorSimulator
         return row;
     }
 
-    /// <summary>An Open Inference Protocol request with <paramref name="classes"/>.Length readings; fills in the class of each.</summary>
-    public byte[] NextRequest(bool shifted, int[] classes)
+    /// <summary>
+    /// An Open Inference Protocol request with <paramref name="classes"/>.Length readings; fills in the class of each.
+    /// With <paramref name="labelled"/>, also adds each reading as a CSV line with its true class as the last column
+    /// (rms,...,high_band,label: the layout of samples/vibration/dataset.py), as a later labelling step would know it.
+    /// </summary>
+    public byte[] NextRequest(bool shifted, int[] classes, List<string>? labelled = null)
     {
         var sb = new StringBuilder($"{{\"inputs\":[{{\"name\":\"features\",\"shape\":[{classes.Length},{Features}],\"datatype\":\"FP32\",\"data\":[");
+        var line = labelled is null ? null : new StringBuilder();
         for (var r = 0; r < classes.Length; r++)
         {
             var row = Next(shifted, out classes[r]);
+            line?.Clear();
             for (var i = 0; i < Features; i++)
             {
-                sb.Append(r == 0 && i == 0 ? string.Empty : ",").Append(row[i].ToString("0.####", CultureInfo.InvariantCulture));
+                var text = row[i].ToString("0.####", CultureInfo.InvariantCulture);
+                sb.Append(r == 0 && i == 0 ? string.Empty : ",").Append(text);
+                line?.Append(text).Append(',');
             }
+
+            labelled?.Add(line!.Append(classes[r].ToString(CultureInfo.InvariantCulture)).ToString());
         }
 
         sb.Append("]}]}");
         return Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
+    /// <summary>
+    /// A drift baseline of <paramref name="rows"/> readings of the healthy sensor, as a training set would hold them:
+    /// one quantile-binned distribution per feature of the input <c>features</c>.
+    /// </summary>
+    public static DriftBaseline Baseline(int rows, int seed)
+    {
+        var sensor = new SensorSimulator(seed);
+        var readings = Enumerable.Range(0, rows).Select(_ => sensor.Next(shifted: false, out _)).ToArray();
+        return new DriftBaseline
+        {
+            Samples = readings.Length,
+            Features = [.. Enumerable.Range(0, Features).Select(i => DriftBaselineBuilder.Build(
+                new DriftFeatureSpec(DriftFeatureSpec.ElementName("features", i), "features", IsOutput: false, i, DriftStatistic.Value),
+                [.. readings.Select(r => r[i])]))],
+        };
     }
 
     private double Gaussian()

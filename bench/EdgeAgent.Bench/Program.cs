@@ -15,7 +15,7 @@ using Microsoft.ML.OnnxRuntime;
 // pre-allocated OrtValues in this same process, so the ratios say what the agent's layers cost on this machine.
 // Usage: dotnet run -c Release --project bench/EdgeAgent.Bench [-- --seconds N]
 // Chunk pull throughput instead (ChunkPullBenchmark.cs): dotnet run -c Release --project bench/EdgeAgent.Bench -- chunks [--runs N]
-// Serving overhead against bare ORT, issue 5 (ServingBenchmark.cs): ... -- serving [--seconds N] [--rounds N]
+// Serving overhead against bare ORT, issue 5 (ServingBenchmark.cs): ... -- serving [--seconds N] [--rounds N] [--plots DIR]
 // Drift histogram update per value against a raw binary search, issue 6 (DriftBenchmark.cs): ... -- drift [--rounds N] [--passes N]
 // Outbox write and drain rates against LiteDB InsertBulk and MQTTnet QoS 1, issue 6 (OutboxBenchmark.cs): ... -- outbox [--rounds N]
 if (args is ["chunks", ..])
@@ -59,6 +59,7 @@ if (args is ["serving", ..])
 {
     var blockSeconds = 1.0;
     var rounds = 3;
+    string? plots = null;
     for (var i = 1; i + 1 < args.Length; i += 2)
     {
         switch (args[i])
@@ -69,12 +70,15 @@ if (args is ["serving", ..])
             case "--rounds":
                 rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
                 break;
+            case "--plots":
+                plots = args[i + 1];
+                break;
             default:
-                throw new ArgumentException($"unknown option {args[i]}; usage: serving [--seconds N] [--rounds N]");
+                throw new ArgumentException($"unknown option {args[i]}; usage: serving [--seconds N] [--rounds N] [--plots DIR]");
         }
     }
 
-    await EdgeAgent.Bench.ServingBenchmark.RunAsync(blockSeconds, rounds);
+    await EdgeAgent.Bench.ServingBenchmark.RunAsync(blockSeconds, rounds, plots);
     return;
 }
 

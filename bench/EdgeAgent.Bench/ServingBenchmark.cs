@@ -26,7 +26,7 @@ internal static class ServingBenchmark
 {
     private const int Clients = 16;
 
-    public static async Task RunAsync(double seconds, int rounds)
+    public static async Task RunAsync(double seconds, int rounds, string? plots = null)
     {
         var work = Directory.CreateTempSubdirectory("edgeagent-bench-serving-").FullName;
         try
@@ -49,7 +49,7 @@ internal static class ServingBenchmark
                 var summary = new List<string>();
                 using (var vibration = new Case(catalog, meter, "vibration", vibrationPath, [1, 8], i => i % 8 * 0.3f + 0.1f))
                 {
-                    vibration.Run(runner, http, seconds, rounds, summary, inProcessAllocations: true);
+                    vibration.Run(runner, http, seconds, rounds, summary, inProcessAllocations: true, plots is null ? null : Path.Combine(plots, "serving-latency-1x8.svg"));
                     await ConcurrentAsync(http, vibration, seconds, rounds, summary);
                 }
 
@@ -70,7 +70,7 @@ internal static class ServingBenchmark
                 else
                 {
                     using var mobilenet = new Case(catalog, meter, "mobilenet224", mobilenetPath, [1, 3, 224, 224], i => i % 251 / 251f);
-                    mobilenet.Run(runner, http, seconds, rounds, summary, inProcessAllocations: false);
+                    mobilenet.Run(runner, http, seconds, rounds, summary, inProcessAllocations: false, plots is null ? null : Path.Combine(plots, "serving-latency-mobilenet224.svg"));
                 }
 
                 Console.WriteLine();
@@ -370,7 +370,7 @@ internal static class ServingBenchmark
             using var results = _session.Run(runOptions, _inputNames, [input], _outputNames);
         }
 
-        public void Run(InferenceRunner runner, HttpClient http, double seconds, int rounds, List<string> summary, bool inProcessAllocations)
+        public void Run(InferenceRunner runner, HttpClient http, double seconds, int rounds, List<string> summary, bool inProcessAllocations, string? plot = null)
         {
             using var parsed = JsonDocument.Parse(Request);
             var buffer = new ArrayBufferWriter<byte>(Math.Max(4096, Request.Length));
@@ -446,13 +446,29 @@ internal static class ServingBenchmark
             var binRatio = new List<double>();
             for (var round = 1; round <= rounds; round++)
             {
-                var b1 = Median(Measure(seconds / 2, Bare));
+                var bareSamples = Measure(seconds / 2, Bare);
+                var b1 = Median(bareSamples);
                 var a = Median(Measure(seconds / 2, AgentStyleOrt));
-                var i = Median(Measure(seconds, InProcess));
+                var inSamples = Measure(seconds, InProcess);
+                var i = Median(inSamples);
                 var p = Median(Measure(seconds, ParseAndInProcess));
-                var s = Median(Measure(seconds, Socket));
-                var bs = Median(Measure(seconds, BinarySocket));
+                var sockSamples = Measure(seconds, Socket);
+                var s = Median(sockSamples);
+                var binSamples = Measure(seconds, BinarySocket);
+                var bs = Median(binSamples);
                 var b2 = Median(Measure(seconds / 2, Bare));
+                if (plot is not null && round == rounds)
+                {
+                    // The last round's latency distributions, one curve per path (log scale: they span 3 decades).
+                    new SvgChart { Title = $"{Name} {ShapeText}: latency distribution (round {round})", XLabel = "latency, µs (log scale)", YLabel = "share of requests at or below", LogX = true, YMax = 1 }
+                        .Add("bare ORT", SvgChart.Cdf(bareSamples))
+                        .Add("agent in-process", SvgChart.Cdf(inSamples))
+                        .Add("socket JSON", SvgChart.Cdf(sockSamples))
+                        .Add("socket binary", SvgChart.Cdf(binSamples))
+                        .Save(plot);
+                    Console.WriteLine($"  latency distributions: {plot}");
+                }
+
                 var b = (b1 + b2) / 2;
                 bare.Add(b);
                 agentStyle.Add(a);

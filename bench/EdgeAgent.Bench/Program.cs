@@ -18,6 +18,35 @@ using Microsoft.ML.OnnxRuntime;
 // Serving overhead against bare ORT, issue 5 (ServingBenchmark.cs): ... -- serving [--seconds N] [--rounds N]
 // Drift histogram update per value against a raw binary search, issue 6 (DriftBenchmark.cs): ... -- drift [--rounds N] [--passes N]
 // Outbox write and drain rates against LiteDB InsertBulk and MQTTnet QoS 1, issue 6 (OutboxBenchmark.cs): ... -- outbox [--rounds N]
+// Fleet simulation, issue 9 (Fleet/FleetSimulation.cs): ... -- fleet [--devices 1000] [--fail 0.05] [--waves 1,10%,50%,100%] [--seed 1] [--json FILE] [--quick]
+if (args is ["fleet", ..])
+{
+    var fleet = new EdgeAgent.Bench.Fleet.FleetOptions { Command = "dotnet run -c Release --project bench/EdgeAgent.Bench -- " + string.Join(' ', args) };
+    for (var i = 1; i < args.Length; i++)
+    {
+        string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+        fleet = args[i] switch
+        {
+            "--devices" => fleet with { Devices = int.Parse(Next(), CultureInfo.InvariantCulture) },
+            "--fail" => fleet with { Fail = double.Parse(Next(), CultureInfo.InvariantCulture) },
+            "--waves" => fleet with { Waves = Next() },
+            "--seed" => fleet with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) },
+            "--json" => fleet with { JsonPath = Next() },
+            "--quick" => fleet with { Devices = 200 },
+            _ => throw new ArgumentException($"unknown option {args[i]}; usage: fleet [--devices N] [--fail F] [--waves SPEC] [--seed N] [--json FILE] [--quick]"),
+        };
+    }
+
+    using var stop = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        stop.Cancel();
+    };
+    await EdgeAgent.Bench.Fleet.FleetSimulation.RunAsync(fleet, stop.Token);
+    return;
+}
+
 if (args is ["chunks", ..])
 {
     var runs = args is [_, "--runs", var n] ? int.Parse(n, CultureInfo.InvariantCulture) : 3;

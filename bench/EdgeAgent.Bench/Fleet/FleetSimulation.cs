@@ -65,6 +65,9 @@ public static class FleetSimulation
         // slowly, MQTT acks are late and sessions time out.
         ThreadPool.GetMinThreads(out var workers, out var io);
         ThreadPool.SetMinThreads(Math.Max(workers, 256), Math.Max(io, 256));
+        // CreateSlimBuilder adds appsettings.json with reload-on-change, one inotify instance per host (the agent then
+        // drops that source); the default limit is 128 per user, so more hosts than that fail to build without this.
+        Environment.SetEnvironmentVariable("DOTNET_hostBuilder__reloadConfigOnChange", "false");
 
         var shm = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
         var root = Path.Combine(shm, $"edgeagent-fleet-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}");
@@ -204,6 +207,7 @@ public static class FleetSimulation
         var progress = new List<double[]>();
         var waves = new List<(int Wave, double Started)>();
         var t0 = now();
+        var t0Wall = DateTimeOffset.UtcNow;
         var current = 0;
 
         await using var connection = await FleetConnection.ConnectWithWillAsync(broker.Url, Topics.DefaultPrefix, null, null, new Topics(Topics.DefaultPrefix).RolloutDriver(id), [], cancellationToken: cancellationToken);
@@ -298,7 +302,8 @@ public static class FleetSimulation
         var cpuSeconds = broker.CpuSeconds() - cpuBefore;
         var wireAfter = await WireBytes.SnapshotAsync(broker.Port);
 
-        var updated = devices.Where(d => doc.Devices[d.Id].Status == RolloutDeviceStatus.Succeeded).ToList();
+        // The devices that downloaded the version in this scenario (a restored device is no longer "succeeded").
+        var updated = devices.Where(d => d.Fetcher.BytesReceived > chunksBefore[d.Id]).ToList();
         var activeTimes = devices.Select(d => d.ActiveAt(version)).OfType<double>().Select(t => t - t0).Where(t => t >= 0).Order().ToArray();
         var wireReceived = new List<long>();
         var wireSent = new List<long>();
@@ -342,8 +347,8 @@ public static class FleetSimulation
             Active = devices.Count(d => d.IsActive(version)),
             Failed = counts.Failed,
             Targeted = counts.TargetedSoFar,
-            P50DeviceSeconds = PerDevice(doc, devices, version, t0, 0.5),
-            P95DeviceSeconds = PerDevice(doc, devices, version, t0, 0.95),
+            P50DeviceSeconds = PerDevice(doc, devices, version, t0, t0Wall, 0.5),
+            P95DeviceSeconds = PerDevice(doc, devices, version, t0, t0Wall, 0.95),
             WaveTimes = waveTimes,
             FailureReasons = [.. doc.Devices.Values.Where(v => v.Status == RolloutDeviceStatus.Failed).GroupBy(v => v.Reason ?? "?").Select(g => $"{g.Count()} × {g.Key}")],
             Restored = doc.State == RolloutStates.Aborted ? restored.Count : null,
@@ -367,14 +372,14 @@ public static class FleetSimulation
     }
 
     /// <summary>Per-device time from being targeted (its wave's start) to Active, as a quantile over the updated devices.</summary>
-    private static double? PerDevice(RolloutDocument doc, List<SimulatedDevice> devices, string version, double t0, double q)
+    private static double? PerDevice(RolloutDocument doc, List<SimulatedDevice> devices, string version, double t0, DateTimeOffset t0Wall, double q)
     {
         var times = new List<double>();
         foreach (var d in devices)
         {
             if (doc.Devices[d.Id].Targeted is { } targeted && d.ActiveAt(version) is { } at)
             {
-                var targetedAt = (targeted - doc.Created).TotalSeconds;
+                var targetedAt = (targeted - t0Wall).TotalSeconds;
                 times.Add(at - t0 - targetedAt);
             }
         }

@@ -38,8 +38,13 @@ public static class FleetReport
         s.AppendLine();
         s.AppendLine(c, $"fleet simulation: {r.Devices} devices ({r.FailingDevices} of another device type, seed {r.Seed}), waves {r.Waves}");
         s.AppendLine(c, $"  machine: {r.Machine}; load average {r.LoadAverageStart} at start, {r.LoadAverageEnd} at end");
-        s.AppendLine(c, $"  agents started in {r.StartSeconds:0.0} s; setup (1.0.0 Active everywhere, untimed) {r.SetupSeconds:0.0} s; ORT sessions created {r.OrtSessionsCreated}; process peak RSS {FleetSimulation.MiB(r.ProcessPeakRssBytes)}");
+        s.AppendLine(c, $"  agents started in {r.StartSeconds:0.0} s; setup (1.0.0 Active everywhere, untimed) {r.SetupSeconds:0.0} s; ORT sessions created {r.OrtSessionsCreated}; idle CPU {r.IdleCpuPercentOfOneCore:0}% of one core; process peak RSS {FleetSimulation.MiB(r.ProcessPeakRssBytes)}");
         s.AppendLine(c, $"  agent log: {r.AgentWarnings} warnings, {r.AgentErrors} errors");
+        foreach (var line in r.LastAgentErrors.TakeLast(5))
+        {
+            s.AppendLine(c, $"    {line}");
+        }
+
         foreach (var x in r.Scenarios)
         {
             s.AppendLine(c, $"  [{x.Name}] {x.Version}: bundle {x.BundleBytes:N0} B (model {x.ModelBytes:N0} B), published in {x.PublishSeconds:0.00} s");
@@ -51,7 +56,7 @@ public static class FleetReport
 
             if (x.Restored is { } restored)
             {
-                s.AppendLine(c, $"    restored {restored} device(s); back on their previous version {(x.RollbackSeconds is { } rb ? $"{rb:0.0} s" : "n/a")} after the driver finished");
+                s.AppendLine(c, $"    restored {restored} device(s); back on their previous version {(x.RollbackSeconds is { } rb ? $"{rb:0.0} s" : "n/a")} after the abort decision");
             }
 
             s.AppendLine(c, $"    per device (targeted -> Active): p50 {x.P50DeviceSeconds:0.00} s, p95 {x.P95DeviceSeconds:0.00} s");

@@ -29,6 +29,9 @@ public sealed record FleetResult
 
     public required int OrtSessionsCreated { get; init; }
 
+    /// <summary>The agents' process CPU over 5 s of idling after the setup (% of one core).</summary>
+    public required double IdleCpuPercentOfOneCore { get; init; }
+
     public required long ProcessPeakRssBytes { get; init; }
 
     public required int AgentWarnings { get; init; }
@@ -82,7 +85,7 @@ public sealed record ScenarioResult
 
     public int? Restored { get; init; }
 
-    /// <summary>After an abort: from the abort until every restored device was Active on its previous version again.</summary>
+    /// <summary>After an abort: from the driver's abort decision until every restored device was Active on its previous version again.</summary>
     public double? RollbackSeconds { get; init; }
 
     public required double BrokerCpuSeconds { get; init; }

@@ -123,6 +123,12 @@ public static class FleetSimulation
             var setupSeconds = Now() - setupStart;
             say(Line($"setup: 1.0.0 Active on {devices.Count} devices after {setupSeconds:0.0} s (untimed); ORT sessions created so far {loader.SessionsCreated}"));
 
+            // What 1000 idle agents cost: the process's CPU over 5 s with nothing to do.
+            var cpu0 = Environment.CpuUsage.TotalTime;
+            await Task.Delay(5000, cancellationToken);
+            var idleCpuPercent = (Environment.CpuUsage.TotalTime - cpu0).TotalSeconds / 5 * 100;
+            say(Line($"idle: agents process CPU {idleCpuPercent:0}% of one core over 5 s, {Threads()} threads, RSS {MiB(Environment.WorkingSet)}"));
+
             var scenarios = new List<ScenarioResult>();
             var update = Bundle(root, keys, big, "1.1.0", []);
             scenarios.Add(await RolloutAsync("rollout", "r-fleet-1", update, [], devices, broker, op, options, Now, cancellationToken));
@@ -147,6 +153,7 @@ public static class FleetSimulation
                 LoadAverageStart = loadStart,
                 LoadAverageEnd = LoadAverage(),
                 OrtSessionsCreated = loader.SessionsCreated,
+                IdleCpuPercentOfOneCore = Math.Round(idleCpuPercent, 1),
                 ProcessPeakRssBytes = MosquittoProcess.ProcMemory(Environment.ProcessId).Peak,
                 AgentWarnings = logs.Warnings,
                 AgentErrors = logs.Errors,
@@ -209,6 +216,7 @@ public static class FleetSimulation
         var t0 = now();
         var t0Wall = DateTimeOffset.UtcNow;
         var current = 0;
+        double? abortedAt = null;
 
         await using var connection = await FleetConnection.ConnectWithWillAsync(broker.Url, Topics.DefaultPrefix, null, null, new Topics(Topics.DefaultPrefix).RolloutDriver(id), [], cancellationToken: cancellationToken);
         using var driver = new RolloutDriver(connection, id, RolloutDriver.NewWriter());
@@ -223,6 +231,11 @@ public static class FleetSimulation
                 }
             }
 
+            if (line.StartsWith("aborting", StringComparison.Ordinal))
+            {
+                abortedAt ??= now() - t0;
+            }
+
             // Per-device lines would be thousands: only the rollout's own lines.
             if (!(line.Length > 5 && line[0] == 'd' && char.IsAsciiDigit(line[1]) && line[5] == ':') || line.Contains("failed", StringComparison.Ordinal))
             {
@@ -235,6 +248,7 @@ public static class FleetSimulation
         {
             var lastSay = 0.0;
             var lastCpu = cpuBefore;
+            var lastOwn = Environment.CpuUsage.TotalTime.TotalSeconds;
             var lastT = 0.0;
             while (!stopSampling.IsCancellationRequested)
             {
@@ -253,8 +267,11 @@ public static class FleetSimulation
                 if (t - lastSay >= options.ProgressEvery.TotalSeconds)
                 {
                     var cpuShare = t > lastT ? (cpu - lastCpu) / (t - lastT) * 100 : 0;
-                    say(Line($"  [{t,6:0.0} s] wave {Volatile.Read(ref current)}: {active}/{devices.Count} Active on {version}; broker CPU {cpuShare:0}% RSS {MiB(rss)}; agents RSS {MiB(mine)}; load {LoadAverage()}"));
+                    var own = Environment.CpuUsage.TotalTime.TotalSeconds;
+                    var ownShare = t > lastT ? (own - lastOwn) / (t - lastT) * 100 : 0;
+                    say(Line($"  [{t,6:0.0} s] wave {Volatile.Read(ref current)}: {active}/{devices.Count} Active on {version}; broker CPU {cpuShare:0}% RSS {MiB(rss)}; agents CPU {ownShare:0}% RSS {MiB(mine)} threads {Threads()} gen2 GCs {GC.CollectionCount(2)}; load {LoadAverage()}"));
                     lastSay = t;
+                    lastOwn = own;
                     lastCpu = cpu;
                     lastT = t;
                 }
@@ -291,8 +308,8 @@ public static class FleetSimulation
             var back = devices.Where(d => restored.Contains(d.Id)).ToList();
             var previous = back.Select(d => d.ActiveVersion).FirstOrDefault(v => v != version) ?? "1.1.0";
             await WaitUntilAsync(() => back.All(d => d.IsActive(previous)), TimeSpan.FromSeconds(120), $"restored devices Active on {previous}", cancellationToken, () => $"{back.Count(d => d.IsActive(previous))}/{back.Count}");
-            rollbackSeconds = now() - t0 - driverSeconds;
-            say(Line($"  [{now() - t0,6:0.0} s] {back.Count} restored devices Active on {previous} again, {rollbackSeconds:0.0} s after the driver finished"));
+            rollbackSeconds = now() - t0 - (abortedAt ?? driverSeconds);
+            say(Line($"  [{now() - t0,6:0.0} s] {back.Count} restored devices Active on {previous} again, {rollbackSeconds:0.0} s after the abort decision"));
         }
 
         // One more sample after the end, then stop sampling.
@@ -468,6 +485,9 @@ public static class FleetSimulation
             await Task.Delay(100, cancellationToken);
         }
     }
+
+    private static string Threads() =>
+        File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Threads:", StringComparison.Ordinal))?.Split('\t', ' ').Last() ?? "?";
 
     internal static string LoadAverage()
     {

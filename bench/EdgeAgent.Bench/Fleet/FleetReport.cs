@@ -102,7 +102,7 @@ public static class FleetReport
         s.AppendLine(c, $"""<text x="16" y="{(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 16 {(T + H - B) / 2})">devices Active on {Escape(scenario.Version)}</text>""");
         foreach (var w in scenario.WaveTimes)
         {
-            s.AppendLine(c, $"""<line x1="{X(w.StartedSeconds):0.0}" y1="{T}" x2="{X(w.StartedSeconds):0.0}" y2="{H - B}" stroke="#c33" stroke-dasharray="4 3"/><text x="{X(w.StartedSeconds) + 3:0.0}" y="{T + 12 + (w.Wave % 2 * 12)}" fill="#c33">wave {w.Wave} ({w.Devices})</text>""");
+            s.AppendLine(c, $"""<line x1="{X(w.StartedSeconds):0.0}" y1="{T}" x2="{X(w.StartedSeconds):0.0}" y2="{H - B}" stroke="#c33" stroke-dasharray="4 3"/><text x="{X(w.StartedSeconds) + 3:0.0}" y="{T + 12 + ((w.Wave - 1) % 4 * 13)}" fill="#c33">wave {w.Wave} ({w.Devices})</text>""");
         }
 
         var points = string.Join(' ', scenario.Progress.Select(p => string.Create(c, $"{X(p[0]):0.0},{Y(p[1]):0.0}")));

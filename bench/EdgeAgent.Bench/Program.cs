@@ -18,7 +18,7 @@ using Microsoft.ML.OnnxRuntime;
 // Serving overhead against bare ORT, issue 5 (ServingBenchmark.cs): ... -- serving [--seconds N] [--rounds N]
 // Drift histogram update per value against a raw binary search, issue 6 (DriftBenchmark.cs): ... -- drift [--rounds N] [--passes N]
 // Outbox write and drain rates against LiteDB InsertBulk and MQTTnet QoS 1, issue 6 (OutboxBenchmark.cs): ... -- outbox [--rounds N]
-// Fleet simulation, issue 9 (Fleet/FleetSimulation.cs): ... -- fleet [--devices 1000] [--fail 0.05] [--waves 1,10%,50%,100%] [--seed 1] [--json FILE] [--quick]
+// Fleet simulation, issue 9 (Fleet/FleetSimulation.cs): ... -- fleet [--devices 1000] [--fail 0.05] [--waves 1,10%,50%,100%] [--seed 1] [--success 0.95] [--abort 0.05] [--json FILE] [--quick]
 if (args is ["fleet", ..])
 {
     var fleet = new EdgeAgent.Bench.Fleet.FleetOptions { Command = "dotnet run -c Release --project bench/EdgeAgent.Bench -- " + string.Join(' ', args) };
@@ -32,8 +32,10 @@ if (args is ["fleet", ..])
             "--waves" => fleet with { Waves = Next() },
             "--seed" => fleet with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) },
             "--json" => fleet with { JsonPath = Next() },
+            "--success" => fleet with { SuccessThreshold = decimal.Parse(Next(), CultureInfo.InvariantCulture) },
+            "--abort" => fleet with { AbortThreshold = decimal.Parse(Next(), CultureInfo.InvariantCulture) },
             "--quick" => fleet with { Devices = 200 },
-            _ => throw new ArgumentException($"unknown option {args[i]}; usage: fleet [--devices N] [--fail F] [--waves SPEC] [--seed N] [--json FILE] [--quick]"),
+            _ => throw new ArgumentException($"unknown option {args[i]}; usage: fleet [--devices N] [--fail F] [--waves SPEC] [--seed N] [--success F] [--abort F] [--json FILE] [--quick]"),
         };
     }
 

@@ -15,6 +15,10 @@ public sealed record FleetResult
 
     public required string Waves { get; init; }
 
+    public required decimal SuccessThreshold { get; init; }
+
+    public required decimal AbortThreshold { get; init; }
+
     public required string StateDirectory { get; init; }
 
     public required string BrokerOpenFileLimit { get; init; }

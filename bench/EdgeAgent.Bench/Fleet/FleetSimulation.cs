@@ -35,6 +35,12 @@ public sealed record FleetOptions
     /// <summary>The model of the failure scenario's version (another file, so devices download it); null: made with make_matmul1mb.py, another seed.</summary>
     public string? FailureModelPath { get; init; }
 
+    /// <summary>The rollout's success threshold per wave (the driver's default 0.95).</summary>
+    public decimal SuccessThreshold { get; init; } = 0.95m;
+
+    /// <summary>The rollout's abort threshold over the devices targeted so far (the driver's default 0.05).</summary>
+    public decimal AbortThreshold { get; init; } = 0.05m;
+
     public int StartBatch { get; init; } = 50;
 
     public TimeSpan WaveTimeout { get; init; } = TimeSpan.FromSeconds(120);
@@ -80,7 +86,7 @@ public static class FleetSimulation
         try
         {
             await using var broker = await MosquittoProcess.StartAsync(root);
-            say($"fleet: {options.Devices} devices, fail {options.Fail:0.###}, waves {options.Waves}, seed {options.Seed}; mosquitto pid {broker.Pid} on {broker.Port} (nofile {broker.OpenFileLimit}); state under {root}; load {loadStart}");
+            say($"fleet: {options.Devices} devices, fail {options.Fail:0.###}, waves {options.Waves}, seed {options.Seed}, success {options.SuccessThreshold} abort {options.AbortThreshold}; mosquitto pid {broker.Pid} on {broker.Port} (nofile {broker.OpenFileLimit}); state under {root}; load {loadStart}");
             var keys = SigningKeys.Generate(Path.Combine(root, "keys"), "release");
             var loader = new SharedSessionLoader();
             var small = Path.Combine(AppContext.BaseDirectory, "samples", "vibration.onnx");
@@ -146,6 +152,8 @@ public static class FleetSimulation
                 FailingDevices = failCount,
                 Seed = options.Seed,
                 Waves = options.Waves,
+                SuccessThreshold = options.SuccessThreshold,
+                AbortThreshold = options.AbortThreshold,
                 StateDirectory = shm,
                 BrokerOpenFileLimit = broker.OpenFileLimit,
                 StartSeconds = startSeconds,
@@ -220,8 +228,10 @@ public static class FleetSimulation
 
         await using var connection = await FleetConnection.ConnectWithWillAsync(broker.Url, Topics.DefaultPrefix, null, null, new Topics(Topics.DefaultPrefix).RolloutDriver(id), [], cancellationToken: cancellationToken);
         using var driver = new RolloutDriver(connection, id, RolloutDriver.NewWriter());
+        RolloutDocument? lastSeen = null;
         driver.Progress += (doc, line) =>
         {
+            lastSeen = doc;
             if (doc.CurrentWave != Volatile.Read(ref current))
             {
                 Volatile.Write(ref current, doc.CurrentWave);
@@ -296,9 +306,23 @@ public static class FleetSimulation
             Waves = WavePlan.Parse(options.Waves),
             Probation = TimeSpan.Zero,
             WaveTimeout = options.WaveTimeout,
+            SuccessThreshold = options.SuccessThreshold,
+            AbortThreshold = options.AbortThreshold,
         };
         var doc = await driver.CreateAsync(request, cancellationToken);
-        doc = await driver.DriveAsync(doc, cancellationToken);
+        string? driverError = null;
+        try
+        {
+            doc = await driver.DriveAsync(doc, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (ex is IOException or OperationCanceledException || ex.GetType().Namespace == "MQTTnet.Exceptions"))
+        {
+            // E.g. the driver's connection lost when this process starved past the MQTT keep-alive: report what was reached.
+            driverError = $"{ex.GetType().Name}: {ex.Message}";
+            doc = lastSeen ?? doc;
+            say(Line($"  [{now() - t0,6:0.0} s] the driver stopped: {driverError}"));
+        }
+
         var driverSeconds = now() - t0;
         double? rollbackSeconds = null;
         var restored = doc.Devices.Where(kv => kv.Value.Restored == true).Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
@@ -356,8 +380,8 @@ public static class FleetSimulation
             BundleBytes = bundleBytes,
             ModelBytes = modelBytes,
             PublishSeconds = Math.Round(publishSeconds, 3),
-            State = doc.State,
-            Reason = doc.Reason,
+            State = driverError is null ? doc.State : $"driver stopped in state {doc.State}",
+            Reason = driverError ?? doc.Reason,
             FinalWave = doc.CurrentWave,
             DriverSeconds = Math.Round(driverSeconds, 2),
             AllActiveSeconds = activeTimes.Length == devices.Count ? Math.Round(activeTimes[^1], 2) : null,

@@ -21,6 +21,27 @@ using Microsoft.ML.OnnxRuntime;
 // Fleet simulation, issue 9 (Fleet/FleetSimulation.cs): ... -- fleet [--devices 1000] [--fail 0.05] [--waves 1,10%,50%,100%] [--seed 1] [--success 0.95] [--abort 0.05] [--json FILE] [--quick]
 if (args is ["fleet", ..])
 {
+    // 1,000 agents mean ~1,300 threads on 2 cores: thread-pool workers spinning before they sleep starved the process for
+    // seconds at a time in some runs (the driver then lost its MQTT keep-alive). The spin limit is read when the runtime
+    // starts, so the fleet command runs itself again with it unless it is set already (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit).
+    const string SpinLimit = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
+    if (Environment.GetEnvironmentVariable(SpinLimit) is null && Environment.ProcessPath is { } host && Environment.GetCommandLineArgs() is [var entry, ..] && entry.EndsWith(".dll", StringComparison.Ordinal))
+    {
+        var start = new ProcessStartInfo(host) { UseShellExecute = false };
+        start.ArgumentList.Add(entry);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment[SpinLimit] = "0";
+        using var child = Process.Start(start) ?? throw new InvalidOperationException("cannot start the fleet simulation");
+        Console.CancelKeyPress += (_, e) => e.Cancel = true;
+        await child.WaitForExitAsync();
+        Environment.ExitCode = child.ExitCode;
+        return;
+    }
+
     var fleet = new EdgeAgent.Bench.Fleet.FleetOptions { Command = "dotnet run -c Release --project bench/EdgeAgent.Bench -- " + string.Join(' ', args) };
     for (var i = 1; i < args.Length; i++)
     {

@@ -36,7 +36,7 @@ public static class FleetReport
         var s = new StringBuilder();
         var c = CultureInfo.InvariantCulture;
         s.AppendLine();
-        s.AppendLine(c, $"fleet simulation: {r.Devices} devices ({r.FailingDevices} of another device type, seed {r.Seed}), waves {r.Waves}, success threshold {r.SuccessThreshold}, abort threshold {r.AbortThreshold}");
+        s.AppendLine(c, $"fleet simulation: {r.Devices} devices ({r.FailingDevices} of another device type, seed {r.Seed}), waves {r.Waves}, success threshold {r.SuccessThreshold}, abort threshold {r.AbortThreshold}, thread-pool spin limit {r.ThreadPoolSpinLimit}");
         s.AppendLine(c, $"  machine: {r.Machine}; load average {r.LoadAverageStart} at start, {r.LoadAverageEnd} at end");
         s.AppendLine(c, $"  agents started in {r.StartSeconds:0.0} s; setup (1.0.0 Active everywhere, untimed) {r.SetupSeconds:0.0} s; ORT sessions created {r.OrtSessionsCreated}; idle CPU {r.IdleCpuPercentOfOneCore:0}% of one core; process peak RSS {FleetSimulation.MiB(r.ProcessPeakRssBytes)}");
         s.AppendLine(c, $"  agent log: {r.AgentWarnings} warnings, {r.AgentErrors} errors");

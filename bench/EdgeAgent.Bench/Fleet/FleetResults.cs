@@ -19,6 +19,9 @@ public sealed record FleetResult
 
     public required decimal AbortThreshold { get; init; }
 
+    /// <summary>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit the run had ("default" when unset).</summary>
+    public required string ThreadPoolSpinLimit { get; init; }
+
     public required string StateDirectory { get; init; }
 
     public required string BrokerOpenFileLimit { get; init; }

@@ -86,7 +86,7 @@ public static class FleetSimulation
         try
         {
             await using var broker = await MosquittoProcess.StartAsync(root);
-            say($"fleet: {options.Devices} devices, fail {options.Fail:0.###}, waves {options.Waves}, seed {options.Seed}, success {options.SuccessThreshold} abort {options.AbortThreshold}; mosquitto pid {broker.Pid} on {broker.Port} (nofile {broker.OpenFileLimit}); state under {root}; load {loadStart}");
+            say($"fleet: {options.Devices} devices, fail {options.Fail:0.###}, waves {options.Waves}, seed {options.Seed}, success {options.SuccessThreshold} abort {options.AbortThreshold}; thread-pool spin limit {SpinLimit()}; mosquitto pid {broker.Pid} on {broker.Port} (nofile {broker.OpenFileLimit}); state under {root}; load {loadStart}");
             var keys = SigningKeys.Generate(Path.Combine(root, "keys"), "release");
             var loader = new SharedSessionLoader();
             var small = Path.Combine(AppContext.BaseDirectory, "samples", "vibration.onnx");
@@ -154,6 +154,7 @@ public static class FleetSimulation
                 Waves = options.Waves,
                 SuccessThreshold = options.SuccessThreshold,
                 AbortThreshold = options.AbortThreshold,
+                ThreadPoolSpinLimit = SpinLimit(),
                 StateDirectory = shm,
                 BrokerOpenFileLimit = broker.OpenFileLimit,
                 StartSeconds = startSeconds,
@@ -509,6 +510,8 @@ public static class FleetSimulation
             await Task.Delay(100, cancellationToken);
         }
     }
+
+    private static string SpinLimit() => Environment.GetEnvironmentVariable("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit") ?? "default";
 
     private static string Threads() =>
         File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Threads:", StringComparison.Ordinal))?.Split('\t', ' ').Last() ?? "?";

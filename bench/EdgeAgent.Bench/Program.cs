@@ -25,10 +25,15 @@ if (args is ["fleet", ..])
     // seconds at a time in some runs (the driver then lost its MQTT keep-alive). The spin limit is read when the runtime
     // starts, so the fleet command runs itself again with it unless it is set already (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit).
     const string SpinLimit = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
-    if (Environment.GetEnvironmentVariable(SpinLimit) is null && Environment.ProcessPath is { } host && Environment.GetCommandLineArgs() is [var entry, ..] && entry.EndsWith(".dll", StringComparison.Ordinal))
+    if (Environment.GetEnvironmentVariable(SpinLimit) is null && Environment.ProcessPath is { } host)
     {
         var start = new ProcessStartInfo(host) { UseShellExecute = false };
-        start.ArgumentList.Add(entry);
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            // "dotnet EdgeAgent.Bench.dll fleet ...": the muxer needs the entry assembly; the apphost does not.
+            start.ArgumentList.Add(typeof(EdgeAgent.Bench.Fleet.FleetSimulation).Assembly.Location);
+        }
+
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

@@ -105,6 +105,12 @@ public static class FleetReport
             s.AppendLine(c, $"""<line x1="{X(w.StartedSeconds):0.0}" y1="{T}" x2="{X(w.StartedSeconds):0.0}" y2="{H - B}" stroke="#c33" stroke-dasharray="4 3"/><text x="{X(w.StartedSeconds) + 3:0.0}" y="{T + 12 + ((w.Wave - 1) % 4 * 13)}" fill="#c33">wave {w.Wave} ({w.Devices})</text>""");
         }
 
+        if (scenario.AbortedSeconds is { } aborted)
+        {
+            var back = scenario.RollbackSeconds is { } rb ? string.Create(c, $", all back on the previous version {rb:0.0} s later") : "";
+            s.AppendLine(c, $"""<line x1="{X(aborted):0.0}" y1="{T}" x2="{X(aborted):0.0}" y2="{H - B}" stroke="black" stroke-dasharray="2 2"/><text x="{X(aborted) + 3:0.0}" y="{T + 64}">abort{back}</text>""");
+        }
+
         var points = string.Join(' ', scenario.Progress.Select(p => string.Create(c, $"{X(p[0]):0.0},{Y(p[1]):0.0}")));
         s.AppendLine(c, $"""<polyline fill="none" stroke="#1f6fb4" stroke-width="2" points="{points}"/>""");
         s.AppendLine("</svg>");

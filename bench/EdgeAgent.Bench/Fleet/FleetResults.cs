@@ -90,6 +90,9 @@ public sealed record ScenarioResult
 
     public required IReadOnlyList<string> FailureReasons { get; init; }
 
+    /// <summary>When the driver decided to abort (seconds since the rollout's start); null when it did not.</summary>
+    public double? AbortedSeconds { get; init; }
+
     public int? Restored { get; init; }
 
     /// <summary>After an abort: from the driver's abort decision until every restored device was Active on its previous version again.</summary>

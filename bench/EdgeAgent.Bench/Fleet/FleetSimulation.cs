@@ -393,6 +393,7 @@ public static class FleetSimulation
             P95DeviceSeconds = PerDevice(doc, devices, version, t0, t0Wall, 0.95),
             WaveTimes = waveTimes,
             FailureReasons = [.. doc.Devices.Values.Where(v => v.Status == RolloutDeviceStatus.Failed).GroupBy(v => v.Reason ?? "?").Select(g => $"{g.Count()} × {g.Key}")],
+            AbortedSeconds = abortedAt is { } ab ? Math.Round(ab, 2) : null,
             Restored = doc.State == RolloutStates.Aborted ? restored.Count : null,
             RollbackSeconds = rollbackSeconds is { } r ? Math.Round(r, 2) : null,
             BrokerCpuSeconds = Math.Round(cpuSeconds, 2),

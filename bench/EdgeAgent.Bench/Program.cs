@@ -18,6 +18,63 @@ using Microsoft.ML.OnnxRuntime;
 // Serving overhead against bare ORT, issue 5 (ServingBenchmark.cs): ... -- serving [--seconds N] [--rounds N] [--plots DIR]
 // Drift histogram update per value against a raw binary search, issue 6 (DriftBenchmark.cs): ... -- drift [--rounds N] [--passes N]
 // Outbox write and drain rates against LiteDB InsertBulk and MQTTnet QoS 1, issue 6 (OutboxBenchmark.cs): ... -- outbox [--rounds N]
+// Fleet simulation, issue 9 (Fleet/FleetSimulation.cs): ... -- fleet [--devices 1000] [--fail 0.05] [--waves 1,10%,50%,100%] [--seed 1] [--success 0.95] [--abort 0.05] [--json FILE] [--quick]
+if (args is ["fleet", ..])
+{
+    // 1,000 agents mean ~1,300 threads on 2 cores: thread-pool workers spinning before they sleep starved the process for
+    // seconds at a time in some runs (the driver then lost its MQTT keep-alive). The spin limit is read when the runtime
+    // starts, so the fleet command runs itself again with it unless it is set already (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit).
+    const string SpinLimit = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
+    if (Environment.GetEnvironmentVariable(SpinLimit) is null && Environment.ProcessPath is { } host)
+    {
+        var start = new ProcessStartInfo(host) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            // "dotnet EdgeAgent.Bench.dll fleet ...": the muxer needs the entry assembly; the apphost does not.
+            start.ArgumentList.Add(typeof(EdgeAgent.Bench.Fleet.FleetSimulation).Assembly.Location);
+        }
+
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment[SpinLimit] = "0";
+        using var child = Process.Start(start) ?? throw new InvalidOperationException("cannot start the fleet simulation");
+        Console.CancelKeyPress += (_, e) => e.Cancel = true;
+        await child.WaitForExitAsync();
+        Environment.ExitCode = child.ExitCode;
+        return;
+    }
+
+    var fleet = new EdgeAgent.Bench.Fleet.FleetOptions { Command = "dotnet run -c Release --project bench/EdgeAgent.Bench -- " + string.Join(' ', args) };
+    for (var i = 1; i < args.Length; i++)
+    {
+        string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+        fleet = args[i] switch
+        {
+            "--devices" => fleet with { Devices = int.Parse(Next(), CultureInfo.InvariantCulture) },
+            "--fail" => fleet with { Fail = double.Parse(Next(), CultureInfo.InvariantCulture) },
+            "--waves" => fleet with { Waves = Next() },
+            "--seed" => fleet with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) },
+            "--json" => fleet with { JsonPath = Next() },
+            "--success" => fleet with { SuccessThreshold = decimal.Parse(Next(), CultureInfo.InvariantCulture) },
+            "--abort" => fleet with { AbortThreshold = decimal.Parse(Next(), CultureInfo.InvariantCulture) },
+            "--quick" => fleet with { Devices = 200 },
+            _ => throw new ArgumentException($"unknown option {args[i]}; usage: fleet [--devices N] [--fail F] [--waves SPEC] [--seed N] [--success F] [--abort F] [--json FILE] [--quick]"),
+        };
+    }
+
+    using var stop = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        stop.Cancel();
+    };
+    await EdgeAgent.Bench.Fleet.FleetSimulation.RunAsync(fleet, stop.Token);
+    return;
+}
+
 if (args is ["chunks", ..])
 {
     var runs = args is [_, "--runs", var n] ? int.Parse(n, CultureInfo.InvariantCulture) : 3;

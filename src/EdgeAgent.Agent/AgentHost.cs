@@ -33,7 +33,11 @@ public static class AgentHost
     /// validated when the host starts; a bad key surfaces as <see cref="OptionsValidationException"/>.
     /// </summary>
     /// <param name="gpio">Creates the GPIO controller (tests: one over a simulated driver); the board's own by default.</param>
-    public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, GpioControllerFactory? gpio = null)
+    /// <param name="configure">
+    /// Runs after the agent's own registrations, so a registration here replaces the default one (e.g. an
+    /// <see cref="IModelLoader"/> that shares sessions between agents in one process).
+    /// </param>
+    public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, GpioControllerFactory? gpio = null, Action<IServiceCollection>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -130,6 +134,7 @@ public static class AgentHost
         services.PostConfigure<ServingOptions>(o => o.MaxConcurrentRequests = o.MaxConcurrentRequests == 0 ? Environment.ProcessorCount : o.MaxConcurrentRequests);
         services.AddSingleton<Outbox>();
         services.AddSingleton<EventLog>();
+        services.TryAddSingleton<IModelLoader, OnnxModelLoader>();
         services.AddSingleton<ReconcileLoop>();
         services.AddSingleton<MetricsWindowService>();
         services.AddSingleton<OutboxPublisher>();
@@ -184,6 +189,7 @@ public static class AgentHost
             Directory.CreateDirectory(stateDirectory);
         }
 
+        configure?.Invoke(services);
         var app = builder.Build();
         _ = app.Services.GetService<InstanceLock>();
 

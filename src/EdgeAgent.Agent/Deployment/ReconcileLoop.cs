@@ -30,6 +30,7 @@ public sealed class ReconcileLoop : BackgroundService
     private readonly AcceptedVersions _accepted;
     private readonly TrustStore _trust;
     private readonly ModelCatalog _catalog;
+    private readonly IModelLoader _loader;
     private readonly InferenceMeter _meter;
     private readonly EventLog _events;
     private readonly MqttSession _mqtt;
@@ -61,6 +62,7 @@ public sealed class ReconcileLoop : BackgroundService
         ChunkFetcher chunks,
         AcceptanceRunner acceptance,
         ReconcileWatchdog watchdog,
+        IModelLoader loader,
         IOptions<AgentOptions> options,
         IOptions<ServingOptions> serving,
         ILogger<ReconcileLoop> logger,
@@ -75,6 +77,7 @@ public sealed class ReconcileLoop : BackgroundService
         _accepted = accepted;
         _trust = trust;
         _catalog = catalog;
+        _loader = loader;
         _meter = meter;
         _events = events;
         _mqtt = mqtt;
@@ -344,7 +347,7 @@ public sealed class ReconcileLoop : BackgroundService
     /// <summary>An ONNX Runtime session with the configured options; a provider fallback is logged (and shown in health).</summary>
     private OnnxModel LoadModel(BundleManifest manifest, string path)
     {
-        var model = OnnxModel.Load(manifest.Name, manifest.Version, path, _serving);
+        var model = _loader.Load(manifest, path, _serving);
         model.DriftBaseline = manifest.Drift;
         var (name, version) = (manifest.Name, manifest.Version);
         if (model.ProviderFallback is { } fallback)

@@ -11,6 +11,9 @@ namespace EdgeAgent.Agent.Serving;
 public sealed class OnnxModel : IDisposable
 {
     private readonly InferenceSession _session;
+
+    // Disposed with this model: the session itself, or a lease on a session shared by several models (SharedSessionLoader).
+    private readonly IDisposable _sessionOwner;
     private readonly RunOptions _runOptions = new();
     private readonly RunContext?[] _pool;
     private readonly int _poolBytes;
@@ -19,8 +22,9 @@ public sealed class OnnxModel : IDisposable
     private int _retired;
     private int _disposed;
 
-    private OnnxModel(string name, string version, InferenceSession session, string provider, string? fallback, int poolSize)
+    private OnnxModel(string name, string version, InferenceSession session, IDisposable sessionOwner, string provider, string? fallback, int poolSize)
     {
+        _sessionOwner = sessionOwner;
         Name = name;
         Version = version;
         ExecutionProvider = provider;
@@ -83,6 +87,25 @@ public sealed class OnnxModel : IDisposable
     public static OnnxModel Load(string name, string version, string path, Options.ServingOptions? serving = null)
     {
         serving ??= new Options.ServingOptions();
+        var session = CreateSession(path, serving, out var provider, out var fallback);
+        return new OnnxModel(name, version, session, session, provider, fallback, PoolSize(serving));
+    }
+
+    /// <summary>
+    /// A model over a session that others use too (ONNX Runtime's <c>Run</c> is thread-safe): this model's run options and
+    /// buffers are its own, and disposing it disposes <paramref name="lease"/> instead of the session.
+    /// </summary>
+    public static OnnxModel Shared(string name, string version, InferenceSession session, IDisposable lease, string provider, string? fallback, Options.ServingOptions? serving = null)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(lease);
+        return new OnnxModel(name, version, session, lease, provider, fallback, PoolSize(serving ?? new Options.ServingOptions()));
+    }
+
+    /// <summary>A new ONNX Runtime session of <paramref name="path"/> with the serving options (optimization level, threads, providers).</summary>
+    public static InferenceSession CreateSession(string path, Options.ServingOptions serving, out string provider, out string? fallback)
+    {
+        ArgumentNullException.ThrowIfNull(serving);
         using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
         {
             GraphOptimizationLevel = serving.GraphOptimizationLevel.ToLowerInvariant() switch
@@ -96,17 +119,19 @@ public sealed class OnnxModel : IDisposable
             InterOpNumThreads = serving.InterOpThreads,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
-        var (provider, fallback) = ChooseProvider(options, serving.ExecutionProviders);
+        (provider, fallback) = ChooseProvider(options, serving.ExecutionProviders);
         try
         {
-            var pool = serving.MaxConcurrentRequests > 0 ? serving.MaxConcurrentRequests : Environment.ProcessorCount;
-            return new OnnxModel(name, version, new InferenceSession(path, options), provider, fallback, Math.Clamp(pool, 1, 64));
+            return new InferenceSession(path, options);
         }
         catch (OnnxRuntimeException ex)
         {
             throw new BundleRejectedException(RejectionReason.ModelLoadFailed, $"ONNX Runtime cannot load '{Path.GetFileName(path)}': {FirstLine(ex.Message)}");
         }
     }
+
+    private static int PoolSize(Options.ServingOptions serving) =>
+        Math.Clamp(serving.MaxConcurrentRequests > 0 ? serving.MaxConcurrentRequests : Environment.ProcessorCount, 1, 64);
 
     /// <summary>
     /// Appends the first preferred provider this build and machine offer; CPU always works. What was skipped and why is
@@ -246,7 +271,7 @@ public sealed class OnnxModel : IDisposable
                 Interlocked.Exchange(ref _pool[i], null)?.Dispose();
             }
 
-            _session.Dispose();
+            _sessionOwner.Dispose();
             _runOptions.Dispose();
         }
     }

@@ -60,6 +60,9 @@ public sealed class AgentRig : IAsyncDisposable
     /// <summary>Creates the agent's GPIO controller (e.g. over a <see cref="SimulatedGpioDriver"/>); the board's own when null.</summary>
     public Hardware.GpioControllerFactory? Gpio { get; set; }
 
+    /// <summary>Replaces agent services before the host is built (e.g. a shared <see cref="Serving.IModelLoader"/>); none when null.</summary>
+    public Action<IServiceCollection>? Configure { get; set; }
+
     public FleetConnection? Operator { get; private set; }
 
     public ConcurrentQueue<string> Logs { get; } = new();
@@ -133,7 +136,7 @@ public sealed class AgentRig : IAsyncDisposable
             logging.ClearProviders();
             logging.SetMinimumLevel(LogLevel.Debug);
             logging.AddProvider(new ListLoggerProvider(Logs));
-        }, gpio: Gpio);
+        }, gpio: Gpio, configure: Configure);
         // Start outside xunit's synchronization context: the agent is a daemon with its own threads, and letting its
         // continuations queue behind the test runner's few threads would stall it while other tests block.
         await Task.Run(() => Agent.StartAsync(TestContext.Current.CancellationToken), TestContext.Current.CancellationToken);

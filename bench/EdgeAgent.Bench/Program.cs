@@ -17,7 +17,15 @@ using Microsoft.ML.OnnxRuntime;
 // Chunk pull throughput instead (ChunkPullBenchmark.cs): dotnet run -c Release --project bench/EdgeAgent.Bench -- chunks [--runs N]
 // Serving overhead against bare ORT, issue 5 (ServingBenchmark.cs): ... -- serving [--seconds N] [--rounds N]
 // Drift histogram update per value against a raw binary search, issue 6 (DriftBenchmark.cs): ... -- drift [--rounds N] [--passes N]
+// Footprint and start-up of the published edge-agent builds under a fake systemd, issue 9 (FootprintBenchmark.cs):
+//   ... -- footprint [--minutes N] [--builds fdd,sc,r2r] [--json FILE] [--svg FILE] [--starts N] [--published DIR]
 // Outbox write and drain rates against LiteDB InsertBulk and MQTTnet QoS 1, issue 6 (OutboxBenchmark.cs): ... -- outbox [--rounds N]
+if (args is ["footprint", ..])
+{
+    Environment.ExitCode = await EdgeAgent.Bench.FootprintBenchmark.RunAsync(EdgeAgent.Bench.FootprintBenchmark.Parse(args));
+    return;
+}
+
 if (args is ["chunks", ..])
 {
     var runs = args is [_, "--runs", var n] ? int.Parse(n, CultureInfo.InvariantCulture) : 3;

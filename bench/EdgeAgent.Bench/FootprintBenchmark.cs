@@ -115,7 +115,11 @@ internal static class FootprintBenchmark
 
             for (var i = 0; i < variants.Count; i++)
             {
-                var run = new AgentUnderTest(variants[i], published[variants[i].Build], Path.Combine(work, $"agent-{i}"), $"footprint-{i}", broker.Url, keys.PublicKeyPath, request);
+                // Each variant runs from its own copy (not a hard link): PSS splits shared pages between the processes
+                // that map the same file, so variants of one build would otherwise lower each other's PSS.
+                var app = Path.Combine(work, $"agent-{i}", "app");
+                CopyDirectory(Path.GetDirectoryName(published[variants[i].Build])!, app);
+                var run = new AgentUnderTest(variants[i], Path.Combine(app, "edge-agent"), Path.Combine(work, $"agent-{i}"), $"footprint-{i}", broker.Url, keys.PublicKeyPath, request);
                 runs.Add(run);
 
                 // First start: deploy over MQTT (fetch, verify, install), then stop; later starts restore it from state.
@@ -334,6 +338,20 @@ internal static class FootprintBenchmark
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {build}: published in {Stopwatch.GetElapsedTime(t0).TotalSeconds:0} s into {directory}"));
         return executable;
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(target, File.GetUnixFileMode(file));
+            }
+        }
     }
 
     private static string RepositoryRoot()

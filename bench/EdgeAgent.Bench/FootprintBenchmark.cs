@@ -191,7 +191,12 @@ internal static class FootprintBenchmark
             foreach (var run in runs)
             {
                 run.Loaded = run.Sample();
-                await run.StopAsync();
+            }
+
+            foreach (var run in runs)
+            {
+                var stopped = await run.StopAsync();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {run.Name}: {(stopped is { } ms ? $"exited {ms:0} ms after SIGTERM" : "DID NOT EXIT within 30 s of SIGTERM (killed)")}"));
             }
 
             Report(options, runs);
@@ -664,25 +669,41 @@ internal static class FootprintBenchmark
             }
         }
 
-        public async Task StopAsync()
+        /// <summary>SIGTERM (what <c>systemctl stop</c> sends); the milliseconds until the agent exited, or null if it took over 30 s (then killed).</summary>
+        public async Task<double?> StopAsync()
         {
             if (_launcher is null)
             {
-                return;
+                return 0;
             }
 
-            // What systemctl stop does: SIGTERM to the main process.
+            var t0 = Stopwatch.GetTimestamp();
             using (var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
             {
                 await kill.WaitForExitAsync();
             }
 
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await _launcher.WaitForExitAsync(timeout.Token);
+            double? stopped;
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            {
+                try
+                {
+                    await _launcher.WaitForExitAsync(timeout.Token);
+                    stopped = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                }
+                catch (OperationCanceledException)
+                {
+                    _launcher.Kill(entireProcessTree: true);
+                    await _launcher.WaitForExitAsync();
+                    stopped = null;
+                }
+            }
+
             _launcher.Dispose();
             _launcher = null;
             _notify?.Dispose();
             _notify = null;
+            return stopped;
         }
 
         public Summary Summary() => new(

@@ -11,14 +11,24 @@ namespace EdgeAgent.Agent.Tests;
 /// <summary>
 /// Soak (issue 9): the real <c>edge-agent</c> process with the sample model deployed over MQTT (signed bundle), under
 /// 10 inferences/s over the unix socket, telemetry windows of 1 s (so the outbox is written and drained all the time).
-/// After a warm-up, RSS may grow by at most 5 MB, <c>outbox.db</c> stays flat, and the open fds and threads do not grow.
-/// By default a short real run (about 30 s); <c>EDGEAGENT_SOAK_SECONDS=3600</c> makes it the one-hour soak of the
+/// After a warm-up, RSS may grow by at most 5 MB, <c>outbox.db</c> stays flat (its write-ahead log <c>outbox-log.db</c>
+/// stays under the checkpoint size), and the open fds and threads do not grow.
+/// By default a short real run (about 30 s, with a looser RSS bound, see <see cref="ShortRunMaxRssGrowthMb"/>);
+/// <c>EDGEAGENT_SOAK_SECONDS=3600</c> makes it the one-hour soak of the
 /// opt-in long suite:
 /// <code>EDGEAGENT_SOAK_SECONDS=3600 dotnet test tests/EdgeAgent.Agent.Tests -c Release --filter "FullyQualifiedName~SoakTests"</code>
 /// </summary>
 public sealed class SoakTests
 {
+    /// <summary>The issue's limit, asserted by soaks of at least 5 minutes (warm-up 90 s or more).</summary>
     private const double MaxRssGrowthMb = 5;
+
+    /// <summary>
+    /// The short default run (30 s, 10 s warm-up) is still inside the warm-up: the server GC's gen0 budget and the JIT
+    /// tiers grow RSS by about 5 MB in its 20 s window (the 10-minute soak plateaus after about 3 minutes). It still
+    /// fails on a leak of a few hundred KB a second, e.g. a response buffer or a connection per request.
+    /// </summary>
+    private const double ShortRunMaxRssGrowthMb = 12;
 
     [Fact]
     public async Task Under_ten_inferences_a_second_rss_outbox_fds_and_threads_stay_flat()
@@ -108,13 +118,14 @@ public sealed class SoakTests
                 ct);
 
             var outbox = Path.Combine(state, "outbox.db");
+            var outboxLog = Path.Combine(state, "outbox-log.db");
             var samples = new List<(double At, Sample Sample)>();
             var clock = Stopwatch.StartNew();
             while (!stop.IsCancellationRequested)
             {
                 await Task.Delay(TimeSpan.FromSeconds(Math.Clamp(seconds / 60, 1, 30)), CancellationToken.None);
                 Assert.False(agent.HasExited, $"the agent exited\n{string.Join('\n', output.TakeLast(30))}");
-                samples.Add((clock.Elapsed.TotalSeconds, Sample.Of(agent.Id, outbox)));
+                samples.Add((clock.Elapsed.TotalSeconds, Sample.Of(agent.Id, outbox, outboxLog)));
             }
 
             await load;
@@ -123,7 +134,7 @@ public sealed class SoakTests
             var head = after.Take(Math.Max(3, after.Count / 4)).ToList();
             var tail = after.Skip(after.Count - Math.Max(3, after.Count / 4)).ToList();
             var growth = Median(tail.Select(x => x.RssMb)) - Median(head.Select(x => x.RssMb));
-            var report = string.Create(CultureInfo.InvariantCulture, $"{seconds:0} s, warm-up {warmUp.TotalSeconds:0} s, {ok} inferences ok, {failed} failed; RSS {head[0].RssMb:0.0} -> {tail[^1].RssMb:0.0} MB (median growth {growth:0.00} MB, max {after.Max(x => x.RssMb):0.0}); PSS {head[0].PssMb:0.0} -> {tail[^1].PssMb:0.0} MB; outbox.db {head[0].OutboxKb:0} -> {tail[^1].OutboxKb:0} KB (max {after.Max(x => x.OutboxKb):0}); fds {head.Max(x => x.Fds)} -> {tail.Max(x => x.Fds)}; threads {head.Max(x => x.Threads)} -> {tail.Max(x => x.Threads)}");
+            var report = string.Create(CultureInfo.InvariantCulture, $"{seconds:0} s, warm-up {warmUp.TotalSeconds:0} s, {ok} inferences ok, {failed} failed; RSS {head[0].RssMb:0.0} -> {tail[^1].RssMb:0.0} MB (median growth {growth:0.00} MB, max {after.Max(x => x.RssMb):0.0}); PSS {head[0].PssMb:0.0} -> {tail[^1].PssMb:0.0} MB; outbox.db {head[0].OutboxKb:0} -> {tail[^1].OutboxKb:0} KB (max {after.Max(x => x.OutboxKb):0}), outbox-log.db max {samples.Max(x => x.Sample.LogKb):0} KB; fds {head.Max(x => x.Fds)} -> {tail.Max(x => x.Fds)}; threads {head.Max(x => x.Threads)} -> {tail.Max(x => x.Threads)}");
             TestContext.Current.TestOutputHelper?.WriteLine(report);
             var summary = Environment.GetEnvironmentVariable("EDGEAGENT_SOAK_REPORT");
             if (!string.IsNullOrEmpty(summary))
@@ -133,10 +144,11 @@ public sealed class SoakTests
 
             Assert.Equal(0, failed);
             Assert.True(ok >= seconds * 10 * 0.8, $"too few inferences: {report}");
-            Assert.True(growth <= MaxRssGrowthMb, $"RSS grew: {report}");
+            Assert.True(growth <= (seconds >= 300 ? MaxRssGrowthMb : ShortRunMaxRssGrowthMb), $"RSS grew: {report}");
 
             // LiteDB grows the file by 8 KB pages and reuses freed ones: flat means no more than a few pages of drift.
             Assert.True(tail.Max(x => x.OutboxKb) <= head.Max(x => x.OutboxKb) + 64, $"outbox.db grew: {report}");
+            Assert.True(samples.Max(x => x.Sample.LogKb) <= (Telemetry.Outbox.CheckpointPages * 8) + 256, $"outbox-log.db outgrew the checkpoint size: {report}");
             Assert.True(tail.Max(x => x.Fds) <= head.Max(x => x.Fds) + 2, $"fds grew: {report}");
             Assert.True(tail.Max(x => x.Threads) <= head.Max(x => x.Threads) + 2, $"threads grew: {report}");
         }
@@ -190,11 +202,11 @@ public sealed class SoakTests
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    private sealed record Sample(double RssMb, double PssMb, int Threads, int Fds, double OutboxKb)
+    private sealed record Sample(double RssMb, double PssMb, int Threads, int Fds, double OutboxKb, double LogKb)
     {
-        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"RSS {RssMb:0.0} MB, PSS {PssMb:0.0} MB, threads {Threads}, fds {Fds}, outbox.db {OutboxKb:0} KB");
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"RSS {RssMb:0.0} MB, PSS {PssMb:0.0} MB, threads {Threads}, fds {Fds}, outbox.db {OutboxKb:0} KB, outbox-log.db {LogKb:0} KB");
 
-        public static Sample Of(int pid, string outbox)
+        public static Sample Of(int pid, string outbox, string outboxLog)
         {
             double Field(string file, string name) =>
                 File.ReadLines(file).Where(l => l.StartsWith(name, StringComparison.Ordinal))
@@ -205,7 +217,8 @@ public sealed class SoakTests
                 Field($"/proc/{pid}/smaps_rollup", "Pss:") / 1024,
                 (int)Field($"/proc/{pid}/status", "Threads:"),
                 Directory.GetFileSystemEntries($"/proc/{pid}/fd").Length,
-                File.Exists(outbox) ? new FileInfo(outbox).Length / 1024.0 : 0);
+                File.Exists(outbox) ? new FileInfo(outbox).Length / 1024.0 : 0,
+                File.Exists(outboxLog) ? new FileInfo(outboxLog).Length / 1024.0 : 0);
         }
     }
 }

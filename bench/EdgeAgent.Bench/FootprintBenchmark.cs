@@ -693,6 +693,11 @@ internal static class FootprintBenchmark
                 }
                 catch (OperationCanceledException)
                 {
+                    lock (_output)
+                    {
+                        Console.WriteLine($"  {Name}: still running 30 s after SIGTERM; its last lines:\n    {string.Join("\n    ", _output)}");
+                    }
+
                     _launcher.Kill(entireProcessTree: true);
                     await _launcher.WaitForExitAsync();
                     stopped = null;

@@ -20,13 +20,16 @@ namespace EdgeAgent.Agent.Tests;
 /// </summary>
 public sealed class SoakTests
 {
-    /// <summary>The limit, asserted by soaks of at least 5 minutes (warm-up 90 s or more).</summary>
+    /// <summary>
+    /// The limit, asserted by soaks of at least 10 minutes (warm-up 180 s or more): RSS rises about 0.2 MB/s for
+    /// the first ~150 s (most likely the server GC's gen0 budget filling before its first collections) and is flat after that.
+    /// </summary>
     private const double MaxRssGrowthMb = 5;
 
     /// <summary>
-    /// The short default run (30 s, 10 s warm-up) is still inside the warm-up: the server GC's gen0 budget and the JIT
-    /// tiers grow RSS by about 5 MB in its 20 s window (the 10-minute soak plateaus after about 3 minutes). It still
-    /// fails on a leak of a few hundred KB a second, e.g. a response buffer or a connection per request.
+    /// Runs shorter than 10 minutes (the 30 s default: 10 s warm-up) are still inside that warm-up: RSS grew 4.9–6.8 MB in
+    /// the default run's 20 s window. They still fail on a leak of several hundred KB a second, e.g. a response buffer
+    /// or a connection per request, and on fds, threads or the outbox growing.
     /// </summary>
     private const double ShortRunMaxRssGrowthMb = 12;
 
@@ -144,7 +147,7 @@ public sealed class SoakTests
 
             Assert.Equal(0, failed);
             Assert.True(ok >= seconds * 10 * 0.8, $"too few inferences: {report}");
-            Assert.True(growth <= (seconds >= 300 ? MaxRssGrowthMb : ShortRunMaxRssGrowthMb), $"RSS grew: {report}");
+            Assert.True(growth <= (seconds >= 600 ? MaxRssGrowthMb : ShortRunMaxRssGrowthMb), $"RSS grew: {report}");
 
             // LiteDB grows the file by 8 KB pages and reuses freed ones: flat means no more than a few pages of drift.
             Assert.True(tail.Max(x => x.OutboxKb) <= head.Max(x => x.OutboxKb) + 64, $"outbox.db grew: {report}");

@@ -17,6 +17,8 @@ using Microsoft.ML.OnnxRuntime;
 // Chunk pull throughput instead (ChunkPullBenchmark.cs): dotnet run -c Release --project bench/EdgeAgent.Bench -- chunks [--runs N]
 // Serving overhead against bare ORT, issue 5 (ServingBenchmark.cs): ... -- serving [--seconds N] [--rounds N] [--plots DIR]
 // Drift histogram update per value against a raw binary search, issue 6 (DriftBenchmark.cs): ... -- drift [--rounds N] [--passes N]
+// Footprint and start-up of the published edge-agent builds under a fake systemd, issue 9 (FootprintBenchmark.cs):
+//   ... -- footprint [--minutes N] [--builds fdd,sc,r2r] [--json FILE] [--svg FILE] [--starts N] [--published DIR]
 // Outbox write and drain rates against LiteDB InsertBulk and MQTTnet QoS 1, issue 6 (OutboxBenchmark.cs): ... -- outbox [--rounds N]
 // Fleet simulation, issue 9 (Fleet/FleetSimulation.cs): ... -- fleet [--devices 1000] [--fail 0.05] [--waves 1,10%,50%,100%] [--seed 1] [--success 0.95] [--abort 0.05] [--json FILE] [--quick]
 if (args is ["fleet", ..])
@@ -72,6 +74,12 @@ if (args is ["fleet", ..])
         stop.Cancel();
     };
     await EdgeAgent.Bench.Fleet.FleetSimulation.RunAsync(fleet, stop.Token);
+    return;
+}
+
+if (args is ["footprint", ..])
+{
+    Environment.ExitCode = await EdgeAgent.Bench.FootprintBenchmark.RunAsync(EdgeAgent.Bench.FootprintBenchmark.Parse(args));
     return;
 }
 

@@ -27,6 +27,14 @@ public sealed class Outbox : IDisposable
     /// <summary>What each record counts against the byte budget beyond its payload (document fields and index entry).</summary>
     public const int RecordOverheadBytes = 64;
 
+    /// <summary>
+    /// LiteDB checkpoint size in 8 KB pages: the write-ahead log (<c>outbox-log.db</c>) is copied into <c>outbox.db</c>
+    /// and truncated once it holds this many pages. LiteDB's default (1000 pages, 8 MB) let the log and the page cache
+    /// that mirrors it grow the agent's RSS by about 8 MB before the first checkpoint (issue 9, SoakTests); 200 pages
+    /// bound that to 1.6 MB.
+    /// </summary>
+    public const int CheckpointPages = 200;
+
     private const string MetaId = "outbox";
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromMinutes(1);
 
@@ -345,6 +353,11 @@ public sealed class Outbox : IDisposable
         var db = new LiteDatabase(new ConnectionString { Filename = Path, Connection = ConnectionType.Direct });
         try
         {
+            if (db.CheckpointSize != CheckpointPages)
+            {
+                db.CheckpointSize = CheckpointPages;
+            }
+
             meta = db.GetCollection("meta");
             for (var c = 0; c < OutboxClasses.Count; c++)
             {

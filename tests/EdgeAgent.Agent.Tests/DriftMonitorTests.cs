@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using EdgeAgent.Agent.Drift;
 using EdgeAgent.Agent.Tests.Infrastructure;
 using EdgeAgent.Core.Drift;
 using EdgeAgent.Fleet.Bundles;
@@ -101,6 +102,8 @@ public sealed class DriftMonitorTests
         var drifted = raised.GetProperty("features").EnumerateArray().Where(f => f.GetProperty("state").GetString() == "drift").ToList();
         Assert.NotEmpty(drifted);
         Assert.All(drifted, f => Assert.True(f.GetProperty("psi").GetDouble() >= 0.25 || f.GetProperty("js").GetDouble() >= 0.2 || f.GetProperty("ks").GetDouble() >= 0.2, f.ToString()));
+        // The alert carries each feature's count per baseline bin, as the windows do: one value per sample, so they sum to the count.
+        Assert.All(raised.GetProperty("features").EnumerateArray(), f => Assert.Equal(raised.GetProperty("count").GetInt64(), f.GetProperty("counts").EnumerateArray().Sum(c => c.GetInt64())));
         var (_, status) = await api.GetAsync("/v1/status");
         Assert.Equal("drift", status.RootElement.GetProperty("drift")[0].GetProperty("state").GetString());
         await Wait.UntilAsync(() => rig.LastMessage("health")?.RootElement.GetProperty("drift") is { ValueKind: JsonValueKind.Array } d && d.GetArrayLength() == 1 && d[0].GetProperty("state").GetString() == "drift", Wait.Default, "health showing the drift state");
@@ -112,5 +115,62 @@ public sealed class DriftMonitorTests
         await SendUntilAsync(same, () => Drift("alert").Any(a => a.GetProperty("state").GetString() == "ok"), "the drift alert cleared");
         var seqs = Records(rig).Select(m => m.GetProperty("seq").GetInt64()).ToList();
         Assert.Equal(seqs.Count, seqs.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_window_record_carries_the_count_of_each_baseline_bin()
+    {
+        // No window closes by itself: the test closes the one window.
+        await using var rig = await AgentRig.StartAsync(overrides: new Dictionary<string, string?> { ["Drift:WindowSeconds"] = "3600" });
+        var baseline = Baseline(Csv("vibration-baseline.csv"));
+        using (var key = SigningKeys.LoadPrivate(rig.Keys.PrivateKeyPath))
+        {
+            await rig.PublishAsync(BundleBuilder.Create(new BundleBuilder.Request
+            {
+                ModelPath = AgentRig.SampleModel,
+                Name = AgentRig.Model,
+                Version = "1.0.0",
+                Keys = [key],
+                Drift = baseline,
+                OutPath = Path.Combine(rig.Work, "drift.edgebundle"),
+            }));
+        }
+
+        await rig.DeployAsync("1.0.0");
+        await rig.WaitForReportedAsync("Active", "1.0.0");
+        using var api = rig.Api();
+        var rows = Csv("vibration-shifted.csv").Take(120).ToArray();
+        foreach (var chunk in rows.Chunk(20))
+        {
+            var (status, _) = await api.PostAsync("/v2/models/vibration/infer", Request(chunk));
+            Assert.Equal(200, status);
+        }
+
+        rig.Service<DriftMonitor>().CloseWindows();
+        await Wait.UntilAsync(() => Records(rig).Any(), Wait.Default, "the drift window record");
+
+        var window = Records(rig).Single();
+        Assert.Equal("window", window.GetProperty("kind").GetString());
+        Assert.Equal(rows.Length, window.GetProperty("count").GetInt64());
+        var features = window.GetProperty("features").EnumerateArray().ToArray();
+        Assert.Equal(baseline.Features.Count, features.Length);
+        for (var i = 0; i < features.Length; i++)
+        {
+            var edges = baseline.Features[i].Edges!;
+            // The bin of a value is the number of edges below it (the request carries FP32, so compare the float).
+            var expected = new long[edges.Count + 1];
+            foreach (var row in rows)
+            {
+                expected[edges.Count(e => e < (float)row[i])]++;
+            }
+
+            var counts = features[i].GetProperty("counts").EnumerateArray().Select(c => c.GetInt64()).ToArray();
+            Assert.Equal(baseline.Features[i].Proportions.Count, counts.Length);
+            Assert.Equal(expected, counts);
+            Assert.Equal(rows.Length, counts.Sum());
+            Assert.False(features[i].TryGetProperty("other", out _));
+        }
+
+        Assert.Empty(window.GetProperty("outputs").EnumerateArray());
     }
 }

@@ -50,7 +50,10 @@ public sealed class DriftTracker
             var window = i < counts.Features.Count ? counts.Features[i] : counts.Outputs[i - counts.Features.Count];
             var binned = window.Binned;
             count = Math.Max(count, binned + window.NaN);
-            DriftScores? scores = binned > 0 ? DriftStatistics.Compare(_baselines[i], [.. window.Bins]) : null;
+            // One copy of the bins per entry and window (not per request): scored, then carried by the report.
+            long[]? bins = binned > 0 ? [.. window.Bins] : null;
+            DriftScores? scores = bins is null ? null : DriftStatistics.Compare(_baselines[i], bins);
+            var categorical = _entries[i].IsCategorical;
             DriftState state;
             if (binned < MinSamples || scores is null)
             {
@@ -69,6 +72,8 @@ public sealed class DriftTracker
                 Js = scores?.Js,
                 Ks = scores?.Ks,
                 State = state,
+                Counts = bins is null ? null : categorical ? bins[..^1] : bins,
+                Other = bins is not null && categorical ? bins[^1] : null,
                 Count = binned,
                 NaN = window.NaN,
             };

@@ -196,7 +196,7 @@ internal static class FootprintBenchmark
             foreach (var run in runs)
             {
                 var stopped = await run.StopAsync();
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {run.Name}: {(stopped is { } ms ? $"exited {ms:0} ms after SIGTERM" : "DID NOT EXIT within 30 s of SIGTERM (killed)")}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {run.Name}: {(stopped is { } ms ? $"exited {ms:0} ms after SIGTERM ({run.WatchdogPings} WATCHDOG=1 pings read)" : "DID NOT EXIT within 30 s of SIGTERM (killed)")}"));
             }
 
             Report(options, runs);
@@ -459,6 +459,8 @@ internal static class FootprintBenchmark
         private readonly Queue<string> _output = new();
         private Process? _launcher;
         private Socket? _notify;
+        private CancellationTokenSource? _drainStop;
+        private Task? _drain;
         private int _pid;
         private long _started;
         private long _requests;
@@ -608,6 +610,12 @@ internal static class FootprintBenchmark
             }
 
             var readyMs = Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+
+            // Keep reading NOTIFY_SOCKET as systemd does. A unix datagram socket queues at most
+            // net.unix.max_dgram_qlen (10) unread datagrams; after that the agent's next notification (a WATCHDOG=1 ping
+            // every WatchdogSec/2, or the STOPPING=1 of its SIGTERM handler) blocks in send(2) and the agent cannot stop.
+            _drainStop = new CancellationTokenSource();
+            _drain = DrainNotifyAsync(_notify, _drainStop.Token);
             _pid = await pidSeen.Task.WaitAsync(TimeSpan.FromSeconds(10));
             return (readyMs, _pid);
         }
@@ -669,6 +677,47 @@ internal static class FootprintBenchmark
             }
         }
 
+        /// <summary>WATCHDOG=1 datagrams received after READY=1.</summary>
+        public int WatchdogPings => Volatile.Read(ref _watchdogPings);
+
+        private int _watchdogPings;
+
+        private async Task DrainNotifyAsync(Socket notify, CancellationToken cancellationToken)
+        {
+            var buffer = new byte[4096];
+            try
+            {
+                while (true)
+                {
+                    var n = await notify.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+                    if (Encoding.UTF8.GetString(buffer, 0, n).Split('\n').Contains("WATCHDOG=1"))
+                    {
+                        Interlocked.Increment(ref _watchdogPings);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                // Stopped, or the socket was closed.
+            }
+        }
+
+        private async Task StopDrainAsync()
+        {
+            if (_drainStop is not null)
+            {
+                await _drainStop.CancelAsync();
+                if (_drain is not null)
+                {
+                    await _drain;
+                }
+
+                _drainStop.Dispose();
+                _drainStop = null;
+                _drain = null;
+            }
+        }
+
         /// <summary>SIGTERM (what <c>systemctl stop</c> sends); the milliseconds until the agent exited, or null if it took over 30 s (then killed).</summary>
         public async Task<double?> StopAsync()
         {
@@ -706,6 +755,7 @@ internal static class FootprintBenchmark
 
             _launcher.Dispose();
             _launcher = null;
+            await StopDrainAsync();
             _notify?.Dispose();
             _notify = null;
             return stopped;
@@ -735,6 +785,7 @@ internal static class FootprintBenchmark
                 _launcher.Dispose();
             }
 
+            await StopDrainAsync();
             _notify?.Dispose();
         }
 

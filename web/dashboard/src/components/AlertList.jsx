@@ -24,7 +24,7 @@ export function AlertList({ alerts, limit, emptyText = 'no alerts' }) {
             <td>
               <Badge value={a.severity} />
             </td>
-            <td>
+            <td className="nowrap">
               <a href={deviceHref(a.device)}>{a.device}</a>
             </td>
             <td className="nowrap">

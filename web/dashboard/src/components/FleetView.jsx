@@ -128,6 +128,15 @@ export function FleetView({ devices, alerts, now, loaded }) {
     <div className="fleet-layout">
       <section className="card">
         <div className="card-head">
+          <h2>Recent alerts</h2>
+          <a href="#/alerts" className="small">
+            all alerts →
+          </a>
+        </div>
+        <AlertList alerts={alerts} limit={4} emptyText="no alerts" />
+      </section>
+      <section className="card">
+        <div className="card-head">
           <h2>Devices</h2>
           <div className="filters">
             <Select label="group" name="group" value={filters.group} options={options.groups} onChange={set('group')} />
@@ -157,15 +166,6 @@ export function FleetView({ devices, alerts, now, loaded }) {
             </p>
           </>
         )}
-      </section>
-      <section className="card">
-        <div className="card-head">
-          <h2>Recent alerts</h2>
-          <a href="#/alerts" className="small">
-            all alerts →
-          </a>
-        </div>
-        <AlertList alerts={alerts} limit={8} emptyText="no alerts" />
       </section>
     </div>
   );

@@ -277,18 +277,29 @@ export function DriftSection({ windows, baselines }) {
 
 export function DeviceDetail({ id, liveRow, subscribe, now }) {
   const [state, dispatch] = useReducer(reduce, { detail: null, error: null });
+  // A `snapshot` event means the stream (re)connected: events may have been missed, so load the device again.
+  const [generation, setGeneration] = useState(0);
+  useEffect(
+    () =>
+      subscribe?.((action) => {
+        if (action.type === 'snapshot') setGeneration((g) => g + 1);
+        else dispatch(action);
+      }),
+    [subscribe],
+  );
   useEffect(() => {
     let stale = false;
-    dispatch({ type: 'failed', error: null });
     getJson(`/api/devices/${encodeURIComponent(id)}`)
       .then((detail) => !stale && dispatch({ type: 'loaded', detail }))
-      .catch((e) => !stale && dispatch({ type: 'failed', error: e.status === 404 ? `no device '${id}' is known to this dashboard` : e.message }));
-    const off = subscribe?.((action) => dispatch(action));
+      .catch(
+        (e) =>
+          !stale &&
+          dispatch({ type: 'failed', error: e.status === 404 ? `no device '${id}' is known to this dashboard` : e.message }),
+      );
     return () => {
       stale = true;
-      off?.();
     };
-  }, [id, subscribe]);
+  }, [id, generation]);
 
   const { detail, error } = state;
   const row = liveRow ?? detail?.row;

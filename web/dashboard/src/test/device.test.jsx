@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { act, fireEvent, render, screen, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { DeviceDetail } from '../components/DeviceDetail.jsx';
 import { histogramData } from '../histogram.js';
 import { device } from './fixtures.js';
@@ -129,6 +129,15 @@ describe('device detail', () => {
     expect(series('drift-histogram', 'latest window (100)')).toEqual([0.25, 0.25, 0.25, 0.25]);
     push({ type: 'deployment', data: { device: 'demo-1', event: { seq: 3, type: 'deployment', model: 'vibration', version: '1.1.0', state: 'RolledBack', timestamp: '2026-11-27T08:03:00Z' } } });
     expect(within(screen.getAllByTestId('event-row')[0]).getByText('RolledBack')).toBeTruthy();
+  });
+
+  it('loads the device again when the stream reconnects (a new snapshot), since events may have been missed', async () => {
+    const { fetch, push } = renderDetail();
+    await screen.findByText('Health');
+    expect(fetch).toHaveBeenCalledTimes(1);
+    push({ type: 'snapshot', data: { devices: [], rollouts: [], alerts: [] } });
+    await waitFor(() => expect(fetch).toHaveBeenCalledTimes(2));
+    expect(fetch.mock.calls[1][0]).toBe('/api/devices/demo-1');
   });
 
   it('says when the device is unknown', async () => {

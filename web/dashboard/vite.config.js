@@ -28,5 +28,7 @@ export default defineConfig({
   test: {
     environment: 'jsdom',
     setupFiles: ['./src/test/setup.jsx'],
+    // e2e/ is Playwright's (npm run e2e), not Vitest's.
+    include: ['src/**/*.test.{js,jsx}'],
   },
 });

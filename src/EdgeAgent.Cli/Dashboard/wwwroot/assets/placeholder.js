@@ -1,0 +1,1 @@
+// Placeholder: the web/dashboard build replaces wwwroot/.

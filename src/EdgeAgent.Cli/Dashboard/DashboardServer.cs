@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using System.Threading.Channels;
 using EdgeAgent.Core.Mqtt;
 using EdgeAgent.Fleet.Mqtt;
 using EdgeAgent.Fleet.Rollouts;
@@ -145,18 +144,9 @@ internal sealed class DashboardServer : IAsyncDisposable
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
-        var queue = Channel.CreateBounded<DashboardEvent>(new BoundedChannelOptions(StreamQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        var overflowed = 0;
+        var queue = new StreamQueue(StreamQueueCapacity);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
-        using var subscription = _state.Subscribe(
-            e =>
-            {
-                if (!queue.Writer.TryWrite(e))
-                {
-                    Interlocked.Exchange(ref overflowed, 1);
-                }
-            },
-            out var snapshot);
+        using var subscription = _state.Subscribe(queue.Post, out var snapshot);
         try
         {
             await WriteEventAsync(response, "snapshot", snapshot, stop.Token);
@@ -168,7 +158,7 @@ internal sealed class DashboardServer : IAsyncDisposable
                     ping.CancelAfter(PingEvery);
                     try
                     {
-                        await queue.Reader.WaitToReadAsync(ping.Token);
+                        await queue.WaitAsync(ping.Token);
                     }
                     catch (OperationCanceledException) when (!stop.IsCancellationRequested)
                     {
@@ -178,18 +168,13 @@ internal sealed class DashboardServer : IAsyncDisposable
                     }
                 }
 
-                if (Interlocked.Exchange(ref overflowed, 0) == 1)
+                if (queue.TakeOverflow())
                 {
                     DashboardLog.StreamOverflow(_logger, StreamQueueCapacity);
-                    while (queue.Reader.TryRead(out _))
-                    {
-                        // Dropped: the snapshot below holds their effect.
-                    }
-
                     await WriteEventAsync(response, "snapshot", _state.Snapshot(), stop.Token);
                 }
 
-                while (queue.Reader.TryRead(out var e))
+                while (queue.TryRead(out var e))
                 {
                     await WriteEventAsync(response, e.Name, e.Data, stop.Token);
                 }

@@ -34,7 +34,7 @@ internal sealed class DashboardState : IAsyncDisposable
     public static readonly TimeSpan ReclassifyEvery = TimeSpan.FromSeconds(2);
 
     private static readonly TimeSpan MissingBaselineRetry = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan ManifestWait = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan ManifestWait = TimeSpan.FromSeconds(1);
 
     private readonly Func<CancellationToken, Task<FleetConnection>> _connect;
     private readonly TimeProvider _time;
@@ -174,12 +174,13 @@ internal sealed class DashboardState : IAsyncDisposable
                 .Distinct()];
         }
 
+        var found = await Task.WhenAll(versions.Select(async v => (Key: $"{v.Model}@{v.Version}", Baseline: await BaselineAsync(v.Model, v.Version, cancellationToken))));
         var baselines = new SortedDictionary<string, DriftBaseline>(StringComparer.Ordinal);
-        foreach (var (model, version) in versions)
+        foreach (var (key, baseline) in found)
         {
-            if (await BaselineAsync(model, version, cancellationToken) is { } baseline)
+            if (baseline is not null)
             {
-                baselines[$"{model}@{version}"] = baseline;
+                baselines[key] = baseline;
             }
         }
 
@@ -406,7 +407,11 @@ internal sealed class DashboardState : IAsyncDisposable
                         entry.Status = null;
                         entry.HeldStatus = null;
                     }
-                    else if (DeviceStatus.TryParse(payload) is { } status && status.Supersedes(entry.HeldStatus))
+                    else if (DeviceStatus.TryParse(payload) is { } status
+                        && (status.Supersedes(entry.HeldStatus)
+                            // A birth below the offline kept: the device lost its state directory and counts from 1 again
+                            // (docs/mqtt-api.md "Using seq"); only a lower offline can be an old session's late will.
+                            || (status.IsOnline && entry.HeldStatus is { IsOffline: true } held && status.Seq < held.Seq)))
                     {
                         entry.Status = payload;
                         entry.HeldStatus = status;

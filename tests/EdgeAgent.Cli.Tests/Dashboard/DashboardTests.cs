@@ -119,6 +119,30 @@ public sealed class DashboardTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_lost_broker_is_announced_and_the_dashboard_reconnects_by_itself()
+    {
+        await StartBrokerAsync();
+        await StartDashboardAsync(operatorMode: false);
+        using var stream = await SseReader.OpenAsync(_http, _dashboard!.Url);
+        await stream.NextAsync("snapshot");
+        var port = _broker!.Port;
+        await _fleet!.DisposeAsync();
+        _fleet = null;
+        await _broker.DisposeAsync();
+        var lost = await stream.NextAsync("info");
+        Assert.False(lost.GetProperty("connected").GetBoolean());
+
+        _broker = await EmbeddedBroker.StartAsync(port);
+        var back = await stream.NextAsync("info", timeout: TimeSpan.FromSeconds(20));
+        Assert.True(back.GetProperty("connected").GetBoolean());
+
+        // Subscribed again: a device that appears now shows.
+        _fleet = await FleetConnection.ConnectAsync(_broker.Url, cancellationToken: Ct);
+        await RetainAsync($"{P}/devices/demo-9/status", Birth("demo-9", 1));
+        await stream.NextAsync("device", e => e.GetProperty("device").GetString() == "demo-9");
+    }
+
+    [Fact]
     public async Task Drift_records_in_an_outbox_batch_become_windows_and_an_alert_that_a_clear_deactivates()
     {
         await StartBrokerAsync();

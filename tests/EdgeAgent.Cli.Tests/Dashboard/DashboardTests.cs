@@ -105,6 +105,44 @@ public sealed class DashboardTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_real_agent_shows_online_with_its_model_and_heartbeats()
+    {
+        await StartBrokerAsync();
+        await StartDashboardAsync(operatorMode: false);
+        var work = Directory.CreateTempSubdirectory("edgectl-dashboard-").FullName;
+        try
+        {
+            await using var agent = await LocalAgent.StartWithSampleAsync(work, "agent-1", new Dictionary<string, string?> { ["Telemetry:HealthIntervalSeconds"] = "0.5" }, _broker!.Url);
+            var detail = await WaitForAsync(async () =>
+            {
+                using var response = await _http.GetAsync(new Uri(_dashboard!.Url, "api/devices/agent-1"), Ct);
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    return (JsonElement?)null;
+                }
+
+                using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+                var row = doc.RootElement.GetProperty("row");
+                return row.GetProperty("state").GetString() == "online"
+                    && row.GetProperty("models").GetArrayLength() == 1 && row.GetProperty("models")[0].GetProperty("state").GetString() == "Active"
+                    && doc.RootElement.GetProperty("health").GetArrayLength() >= 2
+                    ? doc.RootElement.Clone()
+                    : null;
+            }, seconds: 30);
+            var row = detail.GetProperty("row");
+            Assert.Equal("1.0.0", row.GetProperty("models")[0].GetProperty("activeVersion").GetString());
+            Assert.Equal("online", row.GetProperty("connection").GetString());
+            Assert.Equal(0.5, row.GetProperty("heartbeatIntervalSeconds").GetDouble());
+            Assert.True(row.GetProperty("rssBytes").GetInt64() > 0);
+            Assert.Equal("0.1.0", row.GetProperty("agentVersion").GetString());
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_heartbeat_that_gets_old_turns_the_device_stale_on_the_stream()
     {
         await StartBrokerAsync();

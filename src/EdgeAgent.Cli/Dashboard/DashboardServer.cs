@@ -38,12 +38,17 @@ internal sealed class DashboardServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly WebApplication _app;
 
-    private DashboardServer(WebApplication app, DashboardState state, TimeProvider time, ILogger logger)
+    private DashboardServer(WebApplication app, DashboardState state, TimeProvider time, ILogger logger, bool loopbackOnly)
     {
         _app = app;
         _state = state;
         _time = time;
         _logger = logger;
+        if (loopbackOnly)
+        {
+            app.Use(LoopbackHostOnlyAsync);
+        }
+
         app.MapGet("/api/info", context => WriteJsonAsync(context, StatusCodes.Status200OK, DashboardJson.Bytes(_state.Info)));
         app.MapGet("/api/snapshot", context => WriteJsonAsync(context, StatusCodes.Status200OK, _state.Snapshot()));
         app.MapGet("/api/devices/{id}", DeviceAsync);
@@ -83,7 +88,7 @@ internal sealed class DashboardServer : IAsyncDisposable
             kestrel.Listen(listen);
         });
         var app = builder.Build();
-        var server = new DashboardServer(app, state, time, (loggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger("EdgeAgent.Cli.Dashboard"));
+        var server = new DashboardServer(app, state, time, (loggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger("EdgeAgent.Cli.Dashboard"), IPAddress.IsLoopback(listen.Address));
         try
         {
             await app.StartAsync(cancellationToken);
@@ -112,6 +117,22 @@ internal sealed class DashboardServer : IAsyncDisposable
     }
 
     private static string Format(IPEndPoint endpoint) => endpoint.ToString();
+
+    /// <summary>
+    /// On a loopback address only requests for a loopback host name are served: a web page elsewhere that points its
+    /// own host name at 127.0.0.1 (DNS rebinding) would otherwise read the API, and send the confirm header, as same-origin.
+    /// </summary>
+    private static async Task LoopbackHostOnlyAsync(HttpContext context, RequestDelegate next)
+    {
+        var host = context.Request.Host.Host;
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address)))
+        {
+            await next(context);
+            return;
+        }
+
+        await ErrorAsync(context, StatusCodes.Status421MisdirectedRequest, $"this dashboard listens on a loopback address and answers only for localhost or a loopback IP, not for host '{host}'");
+    }
 
     private static async Task WriteJsonAsync(HttpContext context, int status, byte[] body)
     {
@@ -215,6 +236,14 @@ internal sealed class DashboardServer : IAsyncDisposable
         if (!string.Equals(context.Request.Headers[ConfirmHeader], "yes", StringComparison.Ordinal))
         {
             await ErrorAsync(context, StatusCodes.Status400BadRequest, $"a rollout {operation} needs the header '{ConfirmHeader}: yes' (the page sends it once you confirm)");
+            return;
+        }
+
+        // A browser names the page a request comes from: only this dashboard's own page may control rollouts.
+        if (context.Request.Headers.Origin is { Count: > 0 } origin
+            && !(Uri.TryCreate(origin.ToString(), UriKind.Absolute, out var from) && string.Equals(from.Authority, context.Request.Host.Value, StringComparison.OrdinalIgnoreCase)))
+        {
+            await ErrorAsync(context, StatusCodes.Status403Forbidden, $"a rollout {operation} is accepted only from this dashboard's own page, not from {origin}");
             return;
         }
 

@@ -55,6 +55,30 @@ public sealed partial class DashboardCommandTests : IAsyncDisposable
         }
     }
 
+    [Fact]
+    public async Task With_json_the_start_line_is_one_json_object()
+    {
+        _broker = await EmbeddedBroker.StartAsync();
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "edgectl.dll"), "fleet", "dashboard", "--broker", _broker.Url, "--listen", "localhost:0", "--json"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        try
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            limit.CancelAfter(TimeSpan.FromSeconds(30));
+            using var line = JsonDocument.Parse(await process.StandardOutput.ReadLineAsync(limit.Token) ?? "null");
+            Assert.True(line.RootElement.GetProperty("readOnly").GetBoolean());
+            Assert.StartsWith("http://127.0.0.1:", line.RootElement.GetProperty("url").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
     [Theory]
     [InlineData("garbage")]
     [InlineData("127.0.0.1")]

@@ -275,6 +275,22 @@ public sealed class DashboardTests : IAsyncDisposable
             Assert.Equal("rollout 'r1' is paused; only a running rollout can be paused", await ErrorOfAsync(again));
         }
 
+        using (var foreign = new HttpRequestMessage(HttpMethod.Post, new Uri(_dashboard!.Url, "api/rollouts/r1/resume")))
+        {
+            foreign.Headers.Add("X-EdgeAgent-Confirm", "yes");
+            foreign.Headers.Add("Origin", "http://evil.example");
+            using var refused = await _http.SendAsync(foreign, Ct);
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        using (var rebound = new HttpRequestMessage(HttpMethod.Get, new Uri(_dashboard!.Url, "api/snapshot")))
+        {
+            // DNS rebinding: another site's name pointed at 127.0.0.1.
+            rebound.Headers.Host = "evil.example";
+            using var misdirected = await _http.SendAsync(rebound, Ct);
+            Assert.Equal(HttpStatusCode.MisdirectedRequest, misdirected.StatusCode);
+        }
+
         using (var unknown = await PostAsync("api/rollouts/nope/abort", confirm: true))
         {
             Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);

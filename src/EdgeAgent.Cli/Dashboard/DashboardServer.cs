@@ -65,14 +65,16 @@ internal sealed class DashboardServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(listen);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        // The empty builder: no configuration sources (no ASPNETCORE_URLS, appsettings.json or environment overrides:
+        // only --listen binds), no logging providers but the caller's.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
             ApplicationName = "edgectl-dashboard",
             ContentRootPath = AppContext.BaseDirectory,
         });
-        // Only what the caller says: no ASPNETCORE_URLS, appsettings.json or environment overrides.
-        builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
+        builder.Services.AddLogging();
         if (loggerFactory is not null)
         {
             builder.Logging.AddProvider(new ForwardingLoggerProvider(loggerFactory));

@@ -23,6 +23,8 @@ public sealed partial class DashboardCommandTests : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        // Only --listen binds (no warning about it either).
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:1";
         using var process = Process.Start(start)!;
         try
         {

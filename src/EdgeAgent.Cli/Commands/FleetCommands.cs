@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using EdgeAgent.Cli.Dashboard;
+using EdgeAgent.Core.Mqtt;
 using EdgeAgent.Fleet.FleetStatus;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace EdgeAgent.Cli.Commands;
@@ -9,7 +12,7 @@ namespace EdgeAgent.Cli.Commands;
 /// <summary><c>edgectl fleet</c>: the fleet as the broker holds it.</summary>
 internal static class FleetCommands
 {
-    public static Command Create() => new("fleet", "The fleet as the broker holds it") { StatusCommand(), CmdCommand() };
+    public static Command Create() => new("fleet", "The fleet as the broker holds it") { StatusCommand(), CmdCommand(), DashboardCommand() };
 
     /// <summary>
     /// <c>edgectl fleet cmd DEVICE VERB</c>: a remote command over MQTT 5 request/response (docs/mqtt-api.md#cmd);
@@ -111,6 +114,77 @@ internal static class FleetCommands
             {
                 var error = root.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : root.GetRawText();
                 return CliRunner.Fail(ExitCodes.Error, $"{id} answered {name}: {error}");
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// <c>edgectl fleet dashboard</c>: a web page over the broker (devices, rollouts, drift, alerts) until Ctrl-C or
+    /// SIGTERM; read-only unless <c>--operator</c> (docs/dashboard.md).
+    /// </summary>
+    private static Command DashboardCommand()
+    {
+        var listen = new Option<string>("--listen") { Description = "Where the web server listens, IP:PORT or localhost:PORT (port 0: a free port)", DefaultValueFactory = _ => DashboardSettings.DefaultListen };
+        var control = new Option<bool>("--operator") { Description = "Let the page pause, resume and abort rollouts (with this broker identity); read-only otherwise" };
+        var broker = new BrokerOptions();
+        var json = CommonOptions.Json();
+        var command = new Command("dashboard", "Serve a live web dashboard of the fleet, its rollouts, drift and alerts") { listen, control, json };
+        broker.AddTo(command);
+        command.SetAction((parse, cancellationToken) => CliRunner.GuardAsync(async () =>
+        {
+            if (!DashboardSettings.TryParseListen(parse.GetValue(listen), out var endpoint, out var error))
+            {
+                return CliRunner.Fail(ExitCodes.Usage, $"--listen {error}");
+            }
+
+            if (!BrokerAddress.TryParse(parse.GetValue(broker.Broker), out _, out var brokerError))
+            {
+                return CliRunner.Fail(ExitCodes.Usage, $"--broker {brokerError}");
+            }
+
+            // TLS files are read (and checked) now, for a usage error before anything starts.
+            broker.TlsOf(parse)?.Dispose();
+            using var logging = LoggerFactory.Create(b => b
+                .AddSimpleConsole(o => o.SingleLine = true)
+                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+                .SetMinimumLevel(LogLevel.Warning));
+            var settings = new DashboardSettings
+            {
+                Connect = ct => broker.ConnectAsync(parse, ct),
+                Listen = endpoint!,
+                Operator = parse.GetValue(control),
+                LoggerFactory = logging,
+            };
+            DashboardHost host;
+            try
+            {
+                host = await DashboardHost.StartAsync(settings, cancellationToken);
+            }
+            catch (BrokerUnreachableException ex)
+            {
+                return CliRunner.Fail(ExitCodes.AgentUnreachable, ex.Message);
+            }
+            catch (IOException ex)
+            {
+                return CliRunner.Fail(ExitCodes.Error, ex.Message);
+            }
+
+            await using (host)
+            {
+                Console.WriteLine(parse.GetValue(json)
+                    ? JsonSerializer.Serialize(new { url = host.Url.ToString(), readOnly = host.ReadOnly }, Core.CoreJson.Options)
+                    : $"dashboard: {host.Url} ({(host.ReadOnly ? "read-only" : "operator: control enabled")})");
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Ctrl-C or SIGTERM: stop serving.
+                }
             }
 
             return ExitCodes.Ok;

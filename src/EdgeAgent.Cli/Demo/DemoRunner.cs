@@ -144,6 +144,16 @@ internal sealed class DemoRunner
             {
                 _brokerUrl = broker.Url;
                 var bundle = BuildBundle(work, out var publicKey);
+
+                // Watching before the agents start: every birth and report is seen as it is published.
+                await using var observer = await FleetConnection.ConnectAsync(broker.Url, clientId: "edgectl-demo-observer", cancellationToken: cancellationToken);
+                observer.MessageReceived += OnMessage;
+                foreach (var leaf in new[] { "status", "reported", "health", "metrics", "events", "drift" })
+                {
+                    await observer.WatchAsync(observer.Topics.AllDevices(leaf), cancellationToken);
+                }
+
+                await observer.WatchAsync(observer.Topics.Rollout(RolloutId), cancellationToken);
                 try
                 {
                     _phase = "starting agents";
@@ -162,14 +172,6 @@ internal sealed class DemoRunner
                         device.Client = new AgentApiClient(device.Socket);
                     }
 
-                    await using var observer = await FleetConnection.ConnectAsync(broker.Url, clientId: "edgectl-demo-observer", cancellationToken: cancellationToken);
-                    observer.MessageReceived += OnMessage;
-                    foreach (var leaf in new[] { "status", "reported", "health", "metrics", "events", "drift" })
-                    {
-                        await observer.WatchAsync(observer.Topics.AllDevices(leaf), cancellationToken);
-                    }
-
-                    await observer.WatchAsync(observer.Topics.Rollout(RolloutId), cancellationToken);
                     var run = DriveAsync(agents, broker.Url, bundle, work, cancellationToken);
                     await ShowAsync(run);
                 }
@@ -822,7 +824,7 @@ internal sealed class DemoRunner
         table.AddRow("health", $"{Interlocked.Read(ref _healthReports)} heartbeat(s), {Interlocked.Read(ref _events)} deployment event(s)");
 
         var fleet = new Table().Border(TableBorder.Rounded).Title("[bold]devices[/]")
-            .AddColumns("device", "group / type", "status", ModelName, "requests", "p95 ms", "drift", "RSS / CPU / outbox");
+            .AddColumns("device", "group", "status", ModelName, "requests", "p95 ms", "drift", "CPU");
         lock (_gate)
         {
             foreach (var d in _devices)
@@ -831,13 +833,13 @@ internal sealed class DemoRunner
                 var deviceDrift = d.DriftState switch { "ok" => "green", "drift" => "red", _ => "grey" };
                 fleet.AddRow(
                     Markup.Escape(d.Id),
-                    Markup.Escape($"{d.Group} / {d.DeviceType}"),
+                    Markup.Escape(d.Group),
                     $"[{(d.Status == "online" ? "green" : "yellow")}]{Markup.Escape(d.Status)}[/]",
                     $"[{stateColour}]{Markup.Escape(d.ModelState)}[/] {Markup.Escape(d.ActiveVersion ?? string.Empty)}{(d.Reason is null ? string.Empty : " " + Markup.Escape(d.Reason))}",
                     string.Create(CultureInfo.InvariantCulture, $"{Interlocked.Read(ref d.Inferences)}{(Interlocked.Read(ref d.InferenceErrors) > 0 ? $" ({Interlocked.Read(ref d.InferenceErrors)} failed)" : string.Empty)}"),
                     d.Latency.Count == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{d.Latency.Quantile(0.95) / 1000:0.00}"),
-                    $"[{deviceDrift}]{Markup.Escape(d.DriftState)}[/] ({d.DriftAlerts} alert(s))",
-                    string.Create(CultureInfo.InvariantCulture, $"{d.LastRssMb:0} MiB / {d.LastCpu:0.0}% / {d.OutboxDepth}"));
+                    $"[{deviceDrift}]{Markup.Escape(d.DriftState)}[/]{(d.DriftAlerts > 0 ? $" ({d.DriftAlerts} alerts)" : string.Empty)}",
+                    string.Create(CultureInfo.InvariantCulture, $"{d.LastCpu:0}%"));
             }
         }
 
@@ -962,7 +964,7 @@ internal sealed class DemoRunner
         else
         {
             Console.WriteLine(ok
-                ? $"demo OK: {ModelName} {ModelVersion} rolled out in {rollout!.WaveSizes.Count} wave(s), {(completed ? $"Active on {active}/{_devices.Count} devices" : $"{rollout.State} at wave {rollout.CurrentWave} when stopped")}, {inferences} inferences served, {summary.metricsDelivered} metrics records and {summary.healthReports} health reports delivered over MQTT, {summary.driftAlerts.Count} drift alert(s)"
+                ? $"demo OK: {ModelName} {ModelVersion} {(completed ? $"rolled out in {rollout!.WaveSizes.Count} wave(s), Active on {active}/{_devices.Count} devices" : $"rollout {rollout!.State} at wave {rollout.CurrentWave}/{rollout.WaveSizes.Count} when stopped, Active on {active}/{_devices.Count} devices")}, {inferences} inferences served, {summary.metricsDelivered} metrics records and {summary.healthReports} health reports delivered over MQTT, {summary.driftAlerts.Count} drift alert(s)"
                 : $"demo FAILED: {string.Join("; ", errors.DefaultIfEmpty($"{active}/{_devices.Count} devices Active, {inferences} inferences, {summary.metricsDelivered} metrics, {summary.healthReports} health reports"))}");
         }
 

@@ -9,7 +9,7 @@ internal static class DemoCommand
     {
         var duration = new Option<double?>("--duration") { Description = "Seconds of traffic before the demo ends; default: until Ctrl-C" };
         var json = new Option<bool>("--json") { Description = "No live view; end with one JSON summary" };
-        var keep = new Option<bool>("--keep") { Description = "Keep the demo's temporary folder (state, keys, bundle, agent.log)" };
+        var keep = new Option<bool>("--keep") { Description = "Keep the demo's temporary folder (keys, bundle, devices/*/state and agent.log)" };
         var rate = new Option<int>("--rate") { Description = "Simulated sensor requests per second over the whole fleet (per device with --lifecycle, default 20 there)", DefaultValueFactory = _ => 50 };
         var lifecycle = new Option<bool>("--lifecycle") { Description = "The model lifecycle loop instead: a fleet on v1, drift, capture, Celery retraining, two-key signing, canary rollout, drift back to ok, a worse candidate refused (needs python3-sklearn, python3-celery, python3-redis, python3-paho-mqtt, redis-server)" };
         var devices = new Option<int?>("--devices") { Description = "Devices in the fleet, demo-1..demo-N (default 3, 1..20; --lifecycle: default 4, 2..50)" };

@@ -177,6 +177,8 @@ internal sealed class DemoRunner
                 }
                 finally
                 {
+                    // The summary shows the fleet as it ran, not the offline statuses of the agents stopping now.
+                    observer.MessageReceived -= OnMessage;
                     foreach (var agent in agents)
                     {
                         await agent.StopAsync(CancellationToken.None);

@@ -18,6 +18,9 @@ public sealed class DemoTests
         var root = doc.RootElement;
         Assert.True(root.GetProperty("ok").GetBoolean());
         Assert.Equal("duration", root.GetProperty("stopped").GetString());
+        var dashboardUrl = root.GetProperty("dashboard").GetString()!;
+        Assert.StartsWith("http://127.0.0.1:", dashboardUrl, StringComparison.Ordinal);
+        Assert.Contains($"dashboard: {dashboardUrl}", result.Stderr, StringComparison.Ordinal);
         Assert.Equal("Active", root.GetProperty("modelState").GetString());
         Assert.Equal("1.0.0", root.GetProperty("modelVersion").GetString());
         var inferences = root.GetProperty("inferences").GetInt64();
@@ -82,7 +85,7 @@ public sealed class DemoTests
     {
         var ready = ReadyFilePath();
         var demo = Edgectl.RunAsync(TimeSpan.FromMinutes(4), "demo", "--duration", "2", "--probation", "10", "--json", "--ready-file", ready);
-        var (broker, pid) = await ReadyAsync(ready, demo);
+        var (broker, pid, dashboard) = await ReadyAsync(ready, demo);
         try
         {
             var pause = await Edgectl.RunAsync("rollout", "pause", RolloutId, "--broker", broker, "--json");
@@ -102,6 +105,19 @@ public sealed class DemoTests
                 Assert.Equal(1, doc.GetProperty("currentWave").GetInt32());
                 Assert.Equal("pending", doc.GetProperty("devices").GetProperty("demo-2").GetProperty("status").GetString());
                 Assert.Equal("pending", doc.GetProperty("devices").GetProperty("demo-3").GetProperty("status").GetString());
+            }
+
+            // The demo's dashboard (from the ready file) shows the same: three devices, the rollout paused at wave 1.
+            Assert.NotNull(dashboard);
+            using (var http = new HttpClient())
+            {
+                Assert.Equal("127.0.0.1", dashboard.Host);
+                using var snapshot = JsonDocument.Parse(await http.GetStringAsync(new Uri(dashboard, "api/snapshot"), TestContext.Current.CancellationToken));
+                Assert.Equal(["demo-1", "demo-2", "demo-3"], snapshot.RootElement.GetProperty("devices").EnumerateArray().Select(d => d.GetProperty("device").GetString()).Order(StringComparer.Ordinal));
+                var shown = Assert.Single(snapshot.RootElement.GetProperty("rollouts").EnumerateArray());
+                Assert.Equal("paused", shown.GetProperty("state").GetString());
+                Assert.Equal(1, shown.GetProperty("currentWave").GetInt32());
+                Assert.False(snapshot.RootElement.GetProperty("info").GetProperty("readOnly").GetBoolean(), "the demo's dashboard may control its rollout");
             }
 
             Assert.False(demo.IsCompleted, "--duration 2 is long over, but the demo waits for its paused rollout");
@@ -137,7 +153,7 @@ public sealed class DemoTests
     {
         var ready = ReadyFilePath();
         var demo = Edgectl.RunAsync(TimeSpan.FromMinutes(3), "demo", "--probation", "30", "--json", "--ready-file", ready);
-        var (broker, pid) = await ReadyAsync(ready, demo);
+        var (broker, pid, _) = await ReadyAsync(ready, demo);
         try
         {
             var abort = await Edgectl.RunAsync(TimeSpan.FromSeconds(90), "rollout", "abort", RolloutId, "--broker", broker);
@@ -166,7 +182,7 @@ public sealed class DemoTests
     {
         var ready = ReadyFilePath();
         var demo = Edgectl.RunAsync(TimeSpan.FromMinutes(3), "demo", "--probation", "10", "--json", "--ready-file", ready);
-        var (broker, pid) = await ReadyAsync(ready, demo);
+        var (broker, pid, _) = await ReadyAsync(ready, demo);
         try
         {
             var pause = await Edgectl.RunAsync("rollout", "pause", RolloutId, "--broker", broker);
@@ -224,7 +240,11 @@ public sealed class DemoTests
 
         var lifecycleOnly = await Edgectl.RunAsync("demo", "--lifecycle", "--ready-file", "x.json");
         Assert.Equal(2, lifecycleOnly.Code);
-        Assert.Equal("edgectl: --ready-file and --broker-port are not options of demo --lifecycle", lifecycleOnly.Stderr.Trim());
+        Assert.Equal("edgectl: --ready-file, --broker-port and --dashboard are not options of demo --lifecycle", lifecycleOnly.Stderr.Trim());
+
+        var badListen = await Edgectl.RunAsync("demo", "--dashboard", "8080");
+        Assert.Equal(2, badListen.Code);
+        Assert.StartsWith("edgectl: --dashboard: '8080' is not HOST:PORT", badListen.Stderr.Trim(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -245,7 +265,7 @@ public sealed class DemoTests
     }
 
     /// <summary>Waits for the demo's ready file (broker up, agents started, rollout created): its broker URL and process id.</summary>
-    private static async Task<(string Broker, int Pid)> ReadyAsync(string path, Task<Edgectl.Result> demo)
+    private static async Task<(string Broker, int Pid, Uri? Dashboard)> ReadyAsync(string path, Task<Edgectl.Result> demo)
     {
         var deadline = Stopwatch.StartNew();
         while (!File.Exists(path))
@@ -264,7 +284,8 @@ public sealed class DemoTests
         File.Delete(path);
         Assert.Equal(RolloutId, ready.GetProperty("rollout").GetString());
         Assert.Equal(3, ready.GetProperty("devices").GetArrayLength());
-        return (ready.GetProperty("broker").GetString()!, ready.GetProperty("pid").GetInt32());
+        var dashboard = ready.GetProperty("dashboard").GetString();
+        return (ready.GetProperty("broker").GetString()!, ready.GetProperty("pid").GetInt32(), dashboard is null ? null : new Uri(dashboard));
     }
 
     private static async Task SignalAsync(int pid, string signal)

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Net;
+using EdgeAgent.Cli.Dashboard;
 using EdgeAgent.Cli.Demo;
 
 namespace EdgeAgent.Cli.Commands;
@@ -16,9 +18,12 @@ internal static class DemoCommand
         var probation = new Option<int?>("--probation") { Description = "Probation seconds of each rollout wave (default 3, 0..3600; --lifecycle: of the canary rollout, default 8)" };
         var readyFile = new Option<string?>("--ready-file") { Description = "Write a JSON file (broker URL, rollout id, devices) once the fleet is up and the rollout exists" };
         var brokerPort = new Option<int?>("--broker-port") { Description = "Loopback port of the embedded broker (default: a free one)" };
+        var dashboard = new Option<string?>("--dashboard") { Description = $"Where the demo's web dashboard listens, HOST:PORT (default {DashboardSettings.DefaultListen}, or a free port when that one is taken; port 0: a free one)" };
+        var noDashboard = new Option<bool>("--no-dashboard") { Description = "Do not serve the web dashboard" };
+        var noOpen = new Option<bool>("--no-open") { Description = "Print the dashboard's URL but do not open a browser" };
         var command = new Command("demo", "The whole loop on this machine: embedded broker, a fleet of agents, signed bundle, rollout in waves, inference, metrics, health (--lifecycle: drift → retrain → canary rollout)")
         {
-            duration, json, keep, rate, lifecycle, devices, probation, readyFile, brokerPort,
+            duration, json, keep, rate, lifecycle, devices, probation, readyFile, brokerPort, dashboard, noDashboard, noOpen,
         };
         command.SetAction((parse, cancellationToken) => CliRunner.GuardAsync(async () =>
         {
@@ -35,9 +40,9 @@ internal static class DemoCommand
 
             if (parse.GetValue(lifecycle))
             {
-                if (parse.GetValue(readyFile) is not null || parse.GetValue(brokerPort) is not null)
+                if (parse.GetValue(readyFile) is not null || parse.GetValue(brokerPort) is not null || parse.GetValue(dashboard) is not null)
                 {
-                    return CliRunner.Fail(ExitCodes.Usage, "--ready-file and --broker-port are not options of demo --lifecycle");
+                    return CliRunner.Fail(ExitCodes.Usage, "--ready-file, --broker-port and --dashboard are not options of demo --lifecycle");
                 }
 
                 return await RunLifecycleAsync(parse, json, keep, rate, devices, probation, cancellationToken);
@@ -58,6 +63,20 @@ internal static class DemoCommand
                 return CliRunner.Fail(ExitCodes.Usage, "--broker-port must be between 1 and 65535");
             }
 
+            IPEndPoint? listen = null;
+            if (parse.GetValue(dashboard) is { } text)
+            {
+                if (parse.GetValue(noDashboard))
+                {
+                    return CliRunner.Fail(ExitCodes.Usage, "--dashboard and --no-dashboard cannot be used together");
+                }
+
+                if (!DashboardSettings.TryParseListen(text, out listen, out var error))
+                {
+                    return CliRunner.Fail(ExitCodes.Usage, $"--dashboard: {error}");
+                }
+            }
+
             var runner = new DemoRunner(new DemoRunner.Settings
             {
                 Duration = seconds is { } s ? TimeSpan.FromSeconds(s) : null,
@@ -68,6 +87,9 @@ internal static class DemoCommand
                 ProbationSeconds = parse.GetValue(probation) ?? 3,
                 BrokerPort = parse.GetValue(brokerPort) ?? 0,
                 ReadyFile = parse.GetValue(readyFile),
+                Dashboard = parse.GetValue(noDashboard) ? DemoRunner.DashboardMode.Off : listen is null ? DemoRunner.DashboardMode.Default : DemoRunner.DashboardMode.Exact,
+                DashboardListen = listen,
+                OpenBrowser = !parse.GetValue(noOpen),
             });
             return await runner.RunAsync(cancellationToken);
         }));

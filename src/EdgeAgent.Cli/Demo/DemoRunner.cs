@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using EdgeAgent.Agent;
 using EdgeAgent.Agent.Drift;
 using EdgeAgent.Agent.Telemetry;
+using EdgeAgent.Cli.Dashboard;
 using EdgeAgent.Core.Desired;
 using EdgeAgent.Core.Mqtt;
 using EdgeAgent.Core.Telemetry;
@@ -48,6 +50,7 @@ internal sealed class DemoRunner
     private readonly Dictionary<string, string> _externalWriters = new(StringComparer.Ordinal);
     private string _phase = "starting";
     private string _brokerUrl = "-";
+    private string? _dashboardUrl;
     private string? _driverWriter;
     private RolloutDocument? _rollout;
     private string? _rolloutNote;
@@ -98,6 +101,25 @@ internal sealed class DemoRunner
 
         /// <summary>Written (JSON) once the broker, the agents and the rollout exist: how another process finds them.</summary>
         public string? ReadyFile { get; init; }
+
+        public DashboardMode Dashboard { get; init; } = DashboardMode.Default;
+
+        /// <summary>With <see cref="DashboardMode.Exact"/>: where the dashboard listens.</summary>
+        public IPEndPoint? DashboardListen { get; init; }
+
+        /// <summary>Open the dashboard in the desktop's browser when there is one.</summary>
+        public bool OpenBrowser { get; init; } = true;
+    }
+
+    public enum DashboardMode
+    {
+        /// <summary>127.0.0.1:8080, or a free port when that one is taken.</summary>
+        Default,
+
+        /// <summary><see cref="Settings.DashboardListen"/>, failing when it cannot be bound.</summary>
+        Exact,
+
+        Off,
     }
 
     private sealed class PauseView
@@ -144,6 +166,23 @@ internal sealed class DemoRunner
             {
                 _brokerUrl = broker.Url;
                 var bundle = BuildBundle(work, out var publicKey);
+                await using var dashboard = _settings.Dashboard == DashboardMode.Off
+                    ? null
+                    : await DemoDashboard.StartAsync(broker.Url, _settings.DashboardListen ?? new IPEndPoint(IPAddress.Loopback, 8080), fallBack: _settings.Dashboard == DashboardMode.Default, cancellationToken);
+                if (dashboard is not null)
+                {
+                    _dashboardUrl = dashboard.Url.ToString();
+                    var opened = _settings.OpenBrowser && !_settings.Json && DemoDashboard.TryOpenBrowser(dashboard.Url);
+                    var line = $"dashboard: {_dashboardUrl}{(opened ? " (opened in your browser)" : string.Empty)}";
+                    if (_settings.Json)
+                    {
+                        Console.Error.WriteLine(line);
+                    }
+                    else
+                    {
+                        Console.WriteLine(line);
+                    }
+                }
 
                 // Watching before the agents start: every birth and report is seen as it is published.
                 await using var observer = await FleetConnection.ConnectAsync(broker.Url, clientId: "edgectl-demo-observer", cancellationToken: cancellationToken);
@@ -523,6 +562,7 @@ internal sealed class DemoRunner
         {
             broker = _brokerUrl,
             prefix = Topics.DefaultPrefix,
+            dashboard = _dashboardUrl,
             rollout = RolloutId,
             model = ModelName,
             version = ModelVersion,
@@ -923,6 +963,7 @@ internal sealed class DemoRunner
         {
             ok,
             stopped = aborted ? "rollout-aborted" : _interrupted ? "ctrl-c" : "duration",
+            dashboard = _dashboardUrl,
             modelState = shown.ModelState,
             modelVersion = shown.ActiveVersion,
             devicesActive = active,

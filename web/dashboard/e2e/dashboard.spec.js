@@ -3,6 +3,12 @@
 import { test, expect } from '@playwright/test';
 
 const url = () => process.env.DASHBOARD_URL;
+// E2E_SCREENSHOTS=DIR saves fleet.png, rollout.png and device.png there (the README's pictures).
+const shot = async (page, name) => {
+  if (process.env.E2E_SCREENSHOTS) {
+    await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/${name}.png` });
+  }
+};
 const deviceCount = () => Number(process.env.E2E_DEVICES || '4');
 
 async function snapshot(request) {
@@ -32,14 +38,14 @@ test('every demo device appears in the fleet view and comes online', async ({ pa
   await expect(page.getByTestId('conn-indicator')).toHaveAttribute('data-state', 'live');
 });
 
-test('the rollout moves, pausing holds it, resuming finishes it', async ({ page, request }) => {
+test('pausing from the page holds the rollout; resuming moves it to completion', async ({ page, request }) => {
   const first = await onlyRollout(request);
   await page.goto(new URL(`#/rollouts/${encodeURIComponent(first.id)}`, url()).toString());
   await expect(page.getByTestId('rollout-state')).toBeVisible();
   await expect(page.getByTestId('wave-1')).toBeVisible();
 
-  // Progress moves on the page: the first wave's device succeeds (passes probation) while we watch.
-  await expect(page.getByTestId('wave-1')).toContainText('1 succeeded');
+  // Wave 1 is under way: its one device is targeted (on probation), the rest wait.
+  await expect(page.getByTestId('wave-1')).toContainText('1 targeted');
   await expect(page.getByTestId('rollout-state')).toHaveText(/running/);
 
   // Pause from the page, through the confirm dialog.
@@ -47,26 +53,28 @@ test('the rollout moves, pausing holds it, resuming finishes it', async ({ page,
   await expect(page.getByTestId('confirm-ok')).toBeVisible();
   await page.getByTestId('confirm-ok').click();
   await expect(page.getByTestId('rollout-state')).toHaveText(/paused/);
-  const paused = (await snapshot(request)).rollouts[0];
-  expect(paused.state).toBe('paused');
+  expect((await snapshot(request)).rollouts[0].state).toBe('paused');
 
-  // Held: the devices already targeted finish their probation, yet no further device is targeted.
+  // Held: the canary finishes its probation and serves the new version, yet no further wave starts.
   await expect.poll(async () => {
-    const r = (await snapshot(request)).rollouts[0];
-    return Object.values(r.devices).filter((d) => d.status === 'targeted').length;
-  }, { message: 'targeted devices settle while paused' }).toBe(0);
-  const settled = (await snapshot(request)).rollouts[0];
-  await page.waitForTimeout(3000); // a running driver would target the next wave at once
+    const d = (await snapshot(request)).devices.find((x) => x.device === first.targets[0]);
+    return d?.models?.find((m) => m.name === first.model)?.state;
+  }, { message: 'the canary becomes Active while the rollout is paused' }).toBe('Active');
+  await page.waitForTimeout(3000); // a running driver would start wave 2 at once
   const held = (await snapshot(request)).rollouts[0];
   expect(held.state).toBe('paused');
-  expect(held.currentWave).toBe(settled.currentWave);
-  expect(held.counts.pending).toBe(settled.counts.pending);
-  expect(held.counts.pending).toBeGreaterThan(0);
+  expect(held.currentWave).toBe(1);
+  expect(held.counts.pending).toBe(deviceCount() - 1);
+  await expect(page.getByTestId('wave-2')).toContainText(`${first.waveSizes[1] - first.waveSizes[0]} pending`);
 
   // Resume from the page: the rollout completes with every device on the version.
   await page.getByTestId('btn-resume').click();
   await page.getByTestId('confirm-ok').click();
   await expect(page.getByTestId('rollout-state')).toHaveText(/running|completed/);
+  // Progress moves on the page: wave 1 succeeds, the next waves are targeted, and the rollout completes.
+  await expect(page.getByTestId('wave-1')).toContainText('1 succeeded');
+  await expect(page.getByTestId('wave-2')).not.toContainText(`${first.waveSizes[1] - first.waveSizes[0]} pending`);
+  await shot(page, 'rollout');
   await expect(page.getByTestId('rollout-state')).toHaveText(/completed/, { timeout: 150_000 });
   await expect(page.getByTestId(`wave-${first.waveSizes.length}`)).toContainText('0 pending');
   const done = (await snapshot(request)).rollouts[0];
@@ -79,9 +87,8 @@ test('a device page charts its health and drift', async ({ page }) => {
   await expect(page).toHaveURL(/#\/devices\/demo-1/);
   await expect(page.getByTestId('drift-psi')).toBeVisible();
   await expect(page.getByTestId('drift-histogram')).toBeVisible();
-  if (process.env.E2E_SCREENSHOT) {
-    await page.goto(url());
-    await expect(page.getByTestId('device-row-demo-1')).toBeVisible();
-    await page.screenshot({ path: process.env.E2E_SCREENSHOT, fullPage: false });
-  }
+  await shot(page, 'device');
+  await page.goto(url());
+  await expect(page.getByTestId('device-row-demo-1')).toBeVisible();
+  await shot(page, 'fleet');
 });

@@ -23,7 +23,7 @@ function edgectl() {
 export default async function globalSetup() {
   const [cmd, ...pre] = edgectl();
   const devices = process.env.E2E_DEVICES || '4';
-  const args = [...pre, 'demo', '--devices', devices, '--probation', process.env.E2E_PROBATION || '20', '--rate', '10',
+  const args = [...pre, 'demo', '--devices', devices, '--probation', process.env.E2E_PROBATION || '25', '--rate', '10',
     '--dashboard', '127.0.0.1:0', '--no-open'];
   const demo = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let output = '';

@@ -174,6 +174,11 @@ internal static class FleetCommands
 
             await using (host)
             {
+                if (!host.ReadOnly && !System.Net.IPAddress.IsLoopback(endpoint!.Address))
+                {
+                    Console.Error.WriteLine($"edgectl: warning: --operator on {host.Url.Authority}: anyone who can reach this port can pause and abort rollouts (there is no login); bind to 127.0.0.1 or put an authenticating proxy in front");
+                }
+
                 Console.WriteLine(parse.GetValue(json)
                     ? JsonSerializer.Serialize(new { url = host.Url.ToString(), readOnly = host.ReadOnly }, Core.CoreJson.Options)
                     : $"dashboard: {host.Url} ({(host.ReadOnly ? "read-only" : "operator: control enabled")})");

@@ -81,6 +81,30 @@ public sealed partial class DashboardCommandTests : IAsyncDisposable
         }
     }
 
+    [Fact]
+    public async Task An_operator_dashboard_on_a_network_address_warns_that_anyone_can_control_rollouts()
+    {
+        _broker = await EmbeddedBroker.StartAsync();
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "edgectl.dll"), "fleet", "dashboard", "--broker", _broker.Url, "--listen", "0.0.0.0:0", "--operator"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        try
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            limit.CancelAfter(TimeSpan.FromSeconds(30));
+            var warning = await process.StandardError.ReadLineAsync(limit.Token);
+            Assert.Matches(@"^edgectl: warning: --operator on 0\.0\.0\.0:[1-9]\d*: anyone who can reach this port can pause and abort rollouts", warning);
+            Assert.StartsWith("dashboard: http://0.0.0.0:", await process.StandardOutput.ReadLineAsync(limit.Token), StringComparison.Ordinal);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
     [Theory]
     [InlineData("garbage")]
     [InlineData("127.0.0.1")]

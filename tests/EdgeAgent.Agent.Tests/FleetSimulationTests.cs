@@ -45,8 +45,11 @@ public sealed class FleetSimulationTests
             // Every device fetched the model once; the kernel counters saw at least the chunk payload.
             Assert.Equal(20, rollout.WireDevicesMeasured);
             Assert.True(rollout.WireReceivedPerDevice.Min >= rollout.ChunkPayloadPerDevice.Min && rollout.ChunkPayloadPerDevice.Min == rollout.ModelBytes, string.Join('\n', lines));
-            // Three model files (1.0.0, 1.1.0, 1.2.0): one ONNX Runtime session each for all 20 agents.
-            Assert.Equal(3, result.OrtSessionsCreated);
+            // Three model files (1.0.0, 1.1.0, 1.2.0) shared by 20 agents: one ONNX Runtime session per file, plus one
+            // when a slow device activates 1.2.0 after the abort already took every other device back to 1.1.0 (the
+            // 1.2.0 session was closed with its last user, so it is created again; seen once in CI under load).
+            // Without sharing it would be 40 or more.
+            Assert.InRange(result.OrtSessionsCreated, 3, 4);
 
             // Seed 1 makes d0004 (wave 3 of 1/1/8/10) the one type-b device: 1 of 10 targeted is above 5%.
             Assert.Equal(1, result.FailingDevices);

@@ -6,6 +6,7 @@ using LiteDB;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using JsonSerializer = System.Text.Json.JsonSerializer;
+using EdgeAgent.Agent.Json;
 
 namespace EdgeAgent.Agent.Telemetry;
 
@@ -346,7 +347,7 @@ public sealed class Outbox : IDisposable
 
     public void Dispose() => _db.Dispose();
 
-    private static byte[] Serialize<T>(T record) => JsonSerializer.SerializeToUtf8Bytes(record, CoreJson.Options);
+    private static byte[] Serialize<T>(T record) => JsonSerializer.SerializeToUtf8Bytes(record, AgentJson.Info<T>());
 
     private LiteDatabase Open(out ILiteCollection<BsonDocument> meta)
     {
@@ -424,7 +425,7 @@ public sealed class Outbox : IDisposable
                 {
                     var node = JsonNode.Parse(old["Payload"].AsString) as JsonObject ?? throw new JsonException("not an object");
                     node["seq"] = seq;
-                    payload = JsonSerializer.SerializeToUtf8Bytes(node, CoreJson.Options);
+                    payload = JsonSerializer.SerializeToUtf8Bytes(node, AgentJson.Info<JsonObject>());
                 }
                 catch (JsonException)
                 {

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
-using EdgeAgent.Core;
 using EdgeAgent.Agent.Json;
+using EdgeAgent.Core;
 
 namespace EdgeAgent.Agent;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using EdgeAgent.Agent.Deployment;
-using EdgeAgent.Agent.Telemetry;
 using EdgeAgent.Agent.Json;
+using EdgeAgent.Agent.Telemetry;
 
 namespace EdgeAgent.Agent.Commands;
 

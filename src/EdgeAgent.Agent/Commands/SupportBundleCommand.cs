@@ -1,7 +1,7 @@
 using EdgeAgent.Agent.Diagnostics;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using Microsoft.Extensions.Options;
-using EdgeAgent.Agent.Json;
 
 namespace EdgeAgent.Agent.Commands;
 

@@ -1,7 +1,7 @@
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core.Deployment;
 using Microsoft.Extensions.Options;
-using EdgeAgent.Agent.Json;
 
 namespace EdgeAgent.Agent.Deployment;
 

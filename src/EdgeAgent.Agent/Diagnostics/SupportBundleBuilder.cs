@@ -5,13 +5,13 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Agent.Telemetry;
 using EdgeAgent.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using EdgeAgent.Agent.Json;
 
 namespace EdgeAgent.Agent.Diagnostics;
 

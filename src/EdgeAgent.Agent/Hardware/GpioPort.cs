@@ -1,8 +1,8 @@
 using System.Device.Gpio;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using EdgeAgent.Agent.Json;
 
 namespace EdgeAgent.Agent.Hardware;
 

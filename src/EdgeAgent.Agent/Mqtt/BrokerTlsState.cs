@@ -1,8 +1,8 @@
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core.Mqtt;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
-using EdgeAgent.Agent.Json;
 
 namespace EdgeAgent.Agent.Mqtt;
 

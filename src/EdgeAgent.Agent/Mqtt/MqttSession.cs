@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Json;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core;
 using EdgeAgent.Core.Mqtt;
@@ -12,7 +13,6 @@ using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using Polly;
 using Polly.Retry;
-using EdgeAgent.Agent.Json;
 
 namespace EdgeAgent.Agent.Mqtt;
 

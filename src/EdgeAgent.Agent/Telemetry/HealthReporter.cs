@@ -2,13 +2,13 @@ using System.Diagnostics;
 using System.Text.Json;
 using EdgeAgent.Agent.Deployment;
 using EdgeAgent.Agent.Hardware;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using EdgeAgent.Agent.Json;
 
 namespace EdgeAgent.Agent.Telemetry;
 

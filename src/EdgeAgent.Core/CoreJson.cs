@@ -33,7 +33,7 @@ public static class CoreJson
     public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web), CoreJsonContext.Default);
 
     /// <summary>
-    /// Why the reflection-based resolver is not a trimming or AOT hazard: it is only added when
+    /// Why the reflection-based resolver and the non-generic enum converter are not a trimming or AOT hazard: they are only added when
     /// <see cref="JsonSerializer.IsReflectionEnabledByDefault"/> is true. That property is a feature switch which the SDK
     /// sets to false for trimmed and native-AOT apps (the agent's AOT publish), where the compiler replaces it with the
     /// constant and removes the branch, so the resolver is never reached there. (A <c>FeatureGuard</c> cannot express
@@ -72,7 +72,18 @@ public static class CoreJson
             options.Converters.Add(converter);
         }
 
-        options.TypeInfoResolver = JsonSerializer.IsReflectionEnabledByDefault ? JsonTypeInfoResolver.Combine(resolver, new DefaultJsonTypeInfoResolver()) : resolver;
+        if (JsonSerializer.IsReflectionEnabledByDefault)
+        {
+            // Under the JIT (the CLI, the fleet tools, tests): enums the list does not name, and types the contexts do
+            // not know, as before: by the run-time enum converter and the reflection-based resolver.
+            options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+            options.TypeInfoResolver = JsonTypeInfoResolver.Combine(resolver, new DefaultJsonTypeInfoResolver());
+        }
+        else
+        {
+            options.TypeInfoResolver = resolver;
+        }
+
         return options;
     }
 }

@@ -161,6 +161,11 @@ internal static class FootprintBenchmark
             }
 
             Console.WriteLine($"  idle after {options.IdleSeconds:0} s (load {LoadAverage()}): {string.Join("; ", runs.Select(r => $"{r.Name} {r.Idle}"))}");
+            foreach (var run in runs)
+            {
+                Console.WriteLine($"    {run.Name} RSS by mapping: {run.Mappings()}");
+            }
+
             using (var stop = new CancellationTokenSource(TimeSpan.FromMinutes(options.Minutes)))
             {
                 var load = runs.Select(r => r.LoadAsync(options.Rate, stop.Token)).ToList();
@@ -375,8 +380,9 @@ internal static class FootprintBenchmark
         throw new InvalidOperationException("EdgeAgent.sln not found above the current directory: run from the repository or pass --published DIR");
     }
 
+    /// <summary>What a package would carry: native debug symbols (<c>*.dbg</c>, which an AOT publish may leave from an earlier build with symbols) do not count.</summary>
     private static double DirectorySizeMb(string directory) =>
-        new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) / 1048576.0;
+        new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Where(f => f.Extension != ".dbg").Sum(f => f.Length) / 1048576.0;
 
     internal static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
@@ -511,6 +517,28 @@ internal static class FootprintBenchmark
         private string OutboxPath => Path.Combine(_work, "state", "outbox.db");
 
         public ProcessSample Sample() => ProcessSample.Of(_pid, OutboxPath);
+
+        /// <summary>The largest mappings by RSS from <c>/proc/PID/smaps</c> (file name, or <c>[anon]</c>, <c>[heap]</c>, <c>[stack]</c>), in MB.</summary>
+        public string Mappings(int top = 10)
+        {
+            var byName = new Dictionary<string, double>(StringComparer.Ordinal);
+            var name = "[anon]";
+            foreach (var line in File.ReadLines($"/proc/{_pid}/smaps"))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length >= 5 && fields[0].Contains('-', StringComparison.Ordinal) && !fields[0].EndsWith(':'))
+                {
+                    name = fields.Length >= 6 ? Path.GetFileName(string.Join(' ', fields[5..])) : "[anon]";
+                    name = name.Length == 0 ? "[anon]" : name;
+                }
+                else if (fields.Length >= 2 && fields[0] == "Rss:")
+                {
+                    byName[name] = byName.GetValueOrDefault(name) + (double.Parse(fields[1], CultureInfo.InvariantCulture) / 1024);
+                }
+            }
+
+            return string.Join(", ", byName.OrderByDescending(e => e.Value).Take(top).Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Key} {e.Value:0.0}")));
+        }
 
         /// <summary>Starts the agent under the fake systemd; returns when it sent READY=1.</summary>
         public async Task<(double ReadyMs, int Pid)> StartAsync()

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -134,7 +135,7 @@ public static class AgentProgram
         }
     }
 
-    private static void Check<T>(IServiceProvider services, List<string> failures)
+    private static void Check<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>(IServiceProvider services, List<string> failures)
         where T : class
     {
         try
@@ -194,16 +195,16 @@ public static class AgentProgram
     /// <summary>A misspelt section or key is an error, not a silently ignored setting.</summary>
     private static string? UnknownKeys(IConfiguration configuration)
     {
-        var sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
+        var sections = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase)
         {
-            [Options.AgentOptions.Section] = typeof(Options.AgentOptions),
-            [Options.MqttOptions.Section] = typeof(Options.MqttOptions),
-            [Options.TrustOptions.Section] = typeof(Options.TrustOptions),
-            [Options.TelemetryOptions.Section] = typeof(Options.TelemetryOptions),
-            [Options.ServingOptions.Section] = typeof(Options.ServingOptions),
-            [Options.GpioOptions.Section] = typeof(Options.GpioOptions),
-            [Options.CaptureOptions.Section] = typeof(Options.CaptureOptions),
-            [Options.DriftOptions.Section] = typeof(Options.DriftOptions),
+            [Options.AgentOptions.Section] = KeysOf(typeof(Options.AgentOptions)),
+            [Options.MqttOptions.Section] = KeysOf(typeof(Options.MqttOptions)),
+            [Options.TrustOptions.Section] = KeysOf(typeof(Options.TrustOptions)),
+            [Options.TelemetryOptions.Section] = KeysOf(typeof(Options.TelemetryOptions)),
+            [Options.ServingOptions.Section] = KeysOf(typeof(Options.ServingOptions)),
+            [Options.GpioOptions.Section] = KeysOf(typeof(Options.GpioOptions)),
+            [Options.CaptureOptions.Section] = KeysOf(typeof(Options.CaptureOptions)),
+            [Options.DriftOptions.Section] = KeysOf(typeof(Options.DriftOptions)),
         };
         foreach (var section in configuration.GetChildren())
         {
@@ -212,12 +213,11 @@ public static class AgentProgram
                 continue;
             }
 
-            if (!sections.TryGetValue(section.Key, out var type))
+            if (!sections.TryGetValue(section.Key, out var known))
             {
                 return $"unknown section '{section.Key}' (known: {string.Join(", ", sections.Keys)}, Logging)";
             }
 
-            var known = type.GetProperties().Select(p => p.Name).ToList();
             foreach (var key in section.GetChildren())
             {
                 if (!known.Contains(key.Key, StringComparer.OrdinalIgnoreCase))
@@ -228,9 +228,8 @@ public static class AgentProgram
         }
 
         // Entries of the Gpio lists: a misspelt rule key (e.g. "Equals" for "EqualTo") is an error too.
-        foreach (var (list, type) in new[] { ("Gpio:Rules", typeof(Options.GpioRule)), ("Gpio:Inputs", typeof(Options.GpioInput)), ("Capture:LowConfidence", typeof(Options.CaptureLowConfidence)) })
+        foreach (var (list, known) in new[] { ("Gpio:Rules", KeysOf(typeof(Options.GpioRule))), ("Gpio:Inputs", KeysOf(typeof(Options.GpioInput))), ("Capture:LowConfidence", KeysOf(typeof(Options.CaptureLowConfidence))) })
         {
-            var known = type.GetProperties().Select(p => p.Name).ToList();
             foreach (var entry in configuration.GetSection(list).GetChildren())
             {
                 var unknown = entry.GetChildren().FirstOrDefault(k => !known.Contains(k.Key, StringComparer.OrdinalIgnoreCase));
@@ -263,4 +262,11 @@ public static class AgentProgram
 
         return null;
     }
+
+    /// <summary>
+    /// The settings of an options type: its public properties. The annotation makes the trimmer (and native AOT) keep
+    /// them for every <c>typeof</c> passed here, so the check sees the same names in a trimmed build as in a JIT one.
+    /// </summary>
+    private static List<string> KeysOf([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type) =>
+        [.. type.GetProperties().Select(p => p.Name)];
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Core;
 
 namespace EdgeAgent.Agent;
@@ -24,7 +25,7 @@ internal static class StateFiles
     public static void WriteAtomically(string path, string content) => WriteAtomically(path, Encoding.UTF8.GetBytes(content));
 
     /// <summary>Writes <paramref name="value"/> as indented JSON, atomically.</summary>
-    public static void WriteJson<T>(string path, T value) => WriteAtomically(path, JsonSerializer.SerializeToUtf8Bytes(value, CoreJson.Indented));
+    public static void WriteJson<T>(string path, T value) => WriteAtomically(path, JsonSerializer.SerializeToUtf8Bytes(value, AgentJson.Indented.Info<T>()));
 
     /// <summary>
     /// Reads a JSON state file; <paramref name="fallback"/> when it does not exist. A file that does not parse is an
@@ -39,7 +40,7 @@ internal static class StateFiles
 
         try
         {
-            return JsonSerializer.Deserialize<T>(File.ReadAllBytes(path), CoreJson.Options) ?? fallback;
+            return JsonSerializer.Deserialize(File.ReadAllBytes(path), AgentJson.Info<T>()) ?? fallback;
         }
         catch (JsonException ex)
         {

@@ -5,6 +5,7 @@ using EdgeAgent.Agent.Capture;
 using EdgeAgent.Agent.Deployment;
 using EdgeAgent.Agent.Drift;
 using EdgeAgent.Agent.Hardware;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Agent.Serving;
@@ -34,45 +35,25 @@ public static class LocalApi
     public static void Map(IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/v2/health/live", () => Results.Json(new { live = true }));
+        app.MapGet("/v2/health/live", () => Results.Json(new LiveAnswer(true), AgentJson.Http.Info<LiveAnswer>()));
         app.MapGet("/v2/health/ready", (ModelCatalog catalog, MqttSession mqtt) =>
-            Results.Json(new { ready = true, models = catalog.Active.Count, broker = mqtt.IsConnected }));
-        app.MapGet("/v2", () => Results.Json(new
-        {
-            name = "edge-agent",
-            version = AgentInfo.Version,
-            extensions = ServerExtensions,
-        }));
+            Results.Json(new ReadyAnswer(true, catalog.Active.Count, mqtt.IsConnected), AgentJson.Http.Info<ReadyAnswer>()));
+        app.MapGet("/v2", () => Results.Json(new ServerMetadata("edge-agent", AgentInfo.Version, ServerExtensions), AgentJson.Http.Info<ServerMetadata>()));
         app.MapGet("/v2/models/{name}", (string name, ModelCatalog catalog) =>
             catalog.TryGet(name, out var model) && model is not null
-                ? Results.Json(new
-                {
-                    name = model.Name,
-                    versions = new[] { model.Version },
-                    platform = "onnxruntime_onnx",
-                    inputs = model.Inputs,
-                    outputs = model.Outputs,
-                }, CoreJson.Options)
+                ? Results.Json(new ModelMetadata(model.Name, [model.Version], "onnxruntime_onnx", model.Inputs, model.Outputs), AgentJson.Info<ModelMetadata>())
                 : Error(404, $"model '{name}' is not loaded on this device"));
         app.MapGet("/v2/models/{name}/ready", (string name, ModelCatalog catalog) =>
-            catalog.Contains(name) ? Results.Json(new { name, ready = true }) : Error(404, $"model '{name}' is not loaded on this device"));
+            catalog.Contains(name) ? Results.Json(new ModelReadyAnswer(name, true), AgentJson.Http.Info<ModelReadyAnswer>()) : Error(404, $"model '{name}' is not loaded on this device"));
         app.MapPost("/v2/models/{name}/infer", InferAsync);
         app.MapPost("/v2/models/{name}/versions/{version}/infer", (HttpContext context, string name, string version, InferenceRunner runner, ModelCatalog catalog, DeploymentStore deployments, ModelAdmission admission, IOptions<AgentOptions> options) =>
             catalog.TryGet(name, out var model) && model?.Version == version
                 ? InferAsync(context, name, runner, catalog, deployments, admission, options)
                 : Task.FromResult(Error(404, $"model '{name}' version {version} is not the one serving")));
-        app.MapGet("/v1/status", (IServiceProvider services) => Results.Json(Status(services), CoreJson.Options));
+        app.MapGet("/v1/status", (IServiceProvider services) => Results.Json(Status(services), AgentJson.Info<AgentStatus>()));
         app.MapGet("/v1/gpio", (GpioPort port, StatusLed led) => Results.Json(
-            new
-            {
-                enabled = port.Enabled,
-                available = port.Available,
-                dryRun = port.DryRun,
-                error = port.Error,
-                statusLed = led.Pattern,
-                pins = port.Pins(),
-            },
-            CoreJson.Options));
+            new GpioAnswer(port.Enabled, port.Available, port.DryRun, port.Error, led.Pattern, port.Pins()),
+            AgentJson.Info<GpioAnswer>()));
         app.MapGet("/v1/support-bundle", (Diagnostics.SupportBundleBuilder builder) =>
         {
             var bundle = builder.Build();
@@ -88,14 +69,8 @@ public static class LocalApi
             }
 
             return Results.Json(
-                new
-                {
-                    deviceId = agent.Value.DeviceId,
-                    windowSeconds = windows.Window.TotalSeconds,
-                    windows = windows.Recent(limit),
-                    outbox = outbox.Status(),
-                },
-                CoreJson.Options);
+                new MetricsAnswer(agent.Value.DeviceId, windows.Window.TotalSeconds, windows.Recent(limit), outbox.Status()),
+                AgentJson.Info<MetricsAnswer>());
         });
         app.MapPost("/v1/bundles", InstallAsync);
         app.MapGet("/v1/capture", (HttpContext context, CaptureStore store) =>
@@ -109,16 +84,14 @@ public static class LocalApi
 
             var samples = store.Read(model, after, (int)limit);
             return Results.Json(
-                new
-                {
-                    samples = samples.Select(s => new { id = s.Id, model = s.Model, version = s.Version, at = s.At, reason = s.Reason, data = JsonSerializer.Deserialize<JsonElement>(s.Json) }),
-                    next = samples.Count == 0 ? after : samples[^1].Id,
-                    more = samples.Count == limit,
-                    count = store.Count,
-                    bytes = store.Bytes,
-                    dropped = store.Dropped,
-                },
-                CoreJson.Options);
+                new CaptureSamplesAnswer(
+                    samples.Select(s => new CaptureSampleAnswer(s.Id, s.Model, s.Version, s.At, s.Reason, JsonElement.Parse(s.Json))),
+                    samples.Count == 0 ? after : samples[^1].Id,
+                    samples.Count == limit,
+                    store.Count,
+                    store.Bytes,
+                    store.Dropped),
+                AgentJson.Info<CaptureSamplesAnswer>());
         });
         app.MapDelete("/v1/capture", (HttpContext context, CaptureStore store) =>
         {
@@ -129,11 +102,12 @@ public static class LocalApi
                 return Error(400, "upTo must be the id of the last sample to delete");
             }
 
-            return Results.Json(new { deleted = store.Delete(model, upTo), count = store.Count, bytes = store.Bytes });
+            var deleted = store.Delete(model, upTo);
+            return Results.Json(new CaptureDeleteAnswer(deleted, store.Count, store.Bytes), AgentJson.Http.Info<CaptureDeleteAnswer>());
         });
         app.MapDelete("/v1/pins/{name}", (string name, DesiredStateInbox desired) =>
             desired.Release(name)
-                ? Results.Json(new { model = name, pinned = false })
+                ? Results.Json(new PinAnswer(name, false), AgentJson.Http.Info<PinAnswer>())
                 : Error(404, $"model '{name}' is not pinned by a local install"));
         app.MapGet("/v1/models", (ModelCatalog catalog, InferenceMeter meter) =>
         {
@@ -142,19 +116,17 @@ public static class LocalApi
                 catalog.Active.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m =>
                 {
                     totals.TryGetValue(m.Name, out var t);
-                    return new
-                    {
-                        name = m.Name,
-                        version = m.Version,
-                        inputs = m.Inputs,
-                        outputs = m.Outputs,
-                        requests = t?.Requests ?? 0,
-                        errors = t?.Errors ?? 0,
-                        ratePerSecond = t?.RatePerSecond ?? 0,
-                        latencyMs = new { p50 = t?.P50Ms ?? 0, p95 = t?.P95Ms ?? 0, p99 = t?.P99Ms ?? 0 },
-                    };
+                    return new ModelSummary(
+                        m.Name,
+                        m.Version,
+                        m.Inputs,
+                        m.Outputs,
+                        t?.Requests ?? 0,
+                        t?.Errors ?? 0,
+                        t?.RatePerSecond ?? 0,
+                        new LatencyPercentiles(t?.P50Ms ?? 0, t?.P95Ms ?? 0, t?.P99Ms ?? 0));
                 }),
-                CoreJson.Options);
+                AgentJson.Info<IEnumerable<ModelSummary>>());
         });
     }
 
@@ -165,7 +137,7 @@ public static class LocalApi
             || long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
 
-    public static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+    public static IResult Error(int status, string message) => Results.Json(new ErrorAnswer(message), AgentJson.Http.Info<ErrorAnswer>(), statusCode: status);
 
     /// <summary><c>POST /v1/bundles[?probationSeconds=N]</c> with a <c>.edgebundle</c> body: verify, install, pin (202).</summary>
     private static async Task<IResult> InstallAsync(HttpContext context, SideloadInstaller sideload)
@@ -189,7 +161,7 @@ public static class LocalApi
         try
         {
             var manifest = await sideload.InstallAsync(context.Request.Body, context.Request.ContentLength, probation, context.RequestAborted);
-            return Results.Json(new { model = manifest.Name, version = manifest.Version, pinned = true }, statusCode: 202);
+            return Results.Json(new InstallAnswer(manifest.Name, manifest.Version, true), AgentJson.Http.Info<InstallAnswer>(), statusCode: 202);
         }
         catch (BundleRejectedException ex)
         {
@@ -354,16 +326,16 @@ public static class LocalApi
         }
     }
 
-    private static object CaptureStatus(IServiceProvider services)
+    private static CaptureStatus CaptureStatus(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<CaptureOptions>>().Value;
         var store = services.GetRequiredService<CaptureStore>();
         var recorder = services.GetRequiredService<CaptureRecorder>();
-        return new { enabled = options.Enabled, samples = store.Count, bytes = store.Bytes, dropped = store.Dropped, captured = recorder.Captured, skipped = recorder.Skipped };
+        return new CaptureStatus(options.Enabled, store.Count, store.Bytes, store.Dropped, recorder.Captured, recorder.Skipped);
     }
 
     /// <summary>The <c>/v1/status</c> document (also in a support bundle).</summary>
-    internal static object Status(IServiceProvider services)
+    internal static AgentStatus Status(IServiceProvider services)
     {
         var agent = services.GetRequiredService<IOptions<AgentOptions>>().Value;
         var mqtt = services.GetRequiredService<MqttSession>();
@@ -371,34 +343,31 @@ public static class LocalApi
         var desired = services.GetRequiredService<DesiredStateInbox>();
         var meter = services.GetRequiredService<InferenceMeter>();
         var outbox = services.GetRequiredService<Outbox>();
-        return new
-        {
-            deviceId = agent.DeviceId,
-            agentVersion = AgentInfo.Version,
-            architecture = agent.Architecture,
-            stateDirectory = agent.StateDirectory,
-            broker = new { url = mqtt.Broker, connected = mqtt.IsConnected, reconnects = mqtt.Reconnects, session = mqtt.SessionSeq },
-            tls = mqtt.TlsStatus(),
-            desired = desired.Current.Models,
-            desiredError = desired.LastError,
-            groups = agent.Groups,
-            serving = services.GetRequiredService<ModelCatalog>().Active.OrderBy(m => m.Name, StringComparer.Ordinal)
-                .Select(m => new
-                {
-                    name = m.Name,
-                    version = m.Version,
-                    executionProvider = m.ExecutionProvider,
-                    fallback = m.ProviderFallback,
-                    warmupMs = m.WarmupMilliseconds is { } w ? Math.Round(w, 3) : (double?)null,
-                    latencySloMs = services.GetRequiredService<IOptions<ServingOptions>>().Value.LatencySloMilliseconds is > 0 and var slo ? slo : (double?)null,
-                }),
-            pinned = desired.Local.Models,
-            models = ModelStateReport.Of(store, services.GetRequiredService<DeploymentProgress>(), meter.Totals(), desired, agent.MaxAttempts),
-            outbox = outbox.Status(),
-            gpio = services.GetRequiredService<GpioPort>().Status(),
-            capture = CaptureStatus(services),
-            drift = services.GetRequiredService<DriftMonitor>().Status(),
-            watchdog = services.GetRequiredService<ReconcileWatchdog>().Status(),
-        };
+        var slo = services.GetRequiredService<IOptions<ServingOptions>>().Value.LatencySloMilliseconds;
+        return new AgentStatus(
+            agent.DeviceId,
+            AgentInfo.Version,
+            agent.Architecture,
+            agent.StateDirectory,
+            new BrokerStatus(mqtt.Broker, mqtt.IsConnected, mqtt.Reconnects, mqtt.SessionSeq),
+            mqtt.TlsStatus(),
+            desired.Current.Models,
+            desired.LastError,
+            agent.Groups,
+            services.GetRequiredService<ModelCatalog>().Active.OrderBy(m => m.Name, StringComparer.Ordinal)
+                .Select(m => new ServingStatus(
+                    m.Name,
+                    m.Version,
+                    m.ExecutionProvider,
+                    m.ProviderFallback,
+                    m.WarmupMilliseconds is { } w ? Math.Round(w, 3) : null,
+                    slo > 0 ? slo : null)),
+            desired.Local.Models,
+            ModelStateReport.Of(store, services.GetRequiredService<DeploymentProgress>(), meter.Totals(), desired, agent.MaxAttempts),
+            outbox.Status(),
+            services.GetRequiredService<GpioPort>().Status(),
+            CaptureStatus(services),
+            services.GetRequiredService<DriftMonitor>().Status(),
+            services.GetRequiredService<ReconcileWatchdog>().Status());
     }
 }

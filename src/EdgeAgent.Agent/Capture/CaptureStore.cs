@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using EdgeAgent.Agent.Options;
 using LiteDB;
 using Microsoft.Extensions.Options;
@@ -145,6 +146,9 @@ public sealed class CaptureStore : IDisposable
         private readonly LiteDatabase _db;
         private readonly ILiteCollection<BsonDocument> _meta;
 
+        // LiteDB maps CaptureSample by reflection (its BsonMapper): keep its properties and constructor in a trimmed or
+        // native-AOT build, where nothing else tells the compiler that they are reflected on.
+        [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicConstructors, typeof(CaptureSample))]
         public Database(string path)
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);

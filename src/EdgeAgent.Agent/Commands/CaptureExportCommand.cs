@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgeAgent.Agent.Capture;
+using EdgeAgent.Agent.Json;
 
 namespace EdgeAgent.Agent.Commands;
 
@@ -29,7 +30,7 @@ public sealed class CaptureExportCommand(CaptureStore store) : IRemoteCommand
         var purged = purgeUpTo > 0 ? store.Delete(model, purgeUpTo) : 0;
 
         var page = store.Read(model, after, limit);
-        var samples = new List<object>();
+        var samples = new List<CaptureExportSample>();
         long bytes = 0;
         var next = after;
         foreach (var sample in page)
@@ -41,23 +42,21 @@ public sealed class CaptureExportCommand(CaptureStore store) : IRemoteCommand
 
             using var data = JsonDocument.Parse(sample.Json);
             var root = data.RootElement;
-            samples.Add(new
-            {
-                id = sample.Id,
-                model = sample.Model,
-                version = sample.Version,
-                at = sample.At,
-                reason = sample.Reason,
-                request = new { inputs = root.GetProperty("inputs").Clone() },
-                outputs = root.GetProperty("outputs").Clone(),
-                redacted = root.TryGetProperty("redacted", out var r) ? r.Clone() : (JsonElement?)null,
-            });
+            samples.Add(new CaptureExportSample(
+                sample.Id,
+                sample.Model,
+                sample.Version,
+                sample.At,
+                sample.Reason,
+                new CaptureExportRequest(root.GetProperty("inputs").Clone()),
+                root.GetProperty("outputs").Clone(),
+                root.TryGetProperty("redacted", out var r) ? r.Clone() : null));
             bytes += sample.Json.Length;
             next = sample.Id;
         }
 
         var more = samples.Count < page.Count || page.Count == limit;
-        return Task.FromResult(RemoteCommandResult.Ok(new { samples, next, more, count = store.Count, dropped = store.Dropped, purged }));
+        return Task.FromResult(RemoteCommandResult.Ok(new CaptureExportAnswer(samples, next, more, store.Count, store.Dropped, purged)));
     }
 
     private static long Number(JsonElement arguments, string name, long fallback, long min, long max)

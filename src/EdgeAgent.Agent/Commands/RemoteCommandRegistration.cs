@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeAgent.Agent.Commands;
@@ -5,7 +6,7 @@ namespace EdgeAgent.Agent.Commands;
 public static class RemoteCommandRegistration
 {
     /// <summary>Adds a remote command verb (<see cref="IRemoteCommand"/>, a singleton) to the agent.</summary>
-    public static IServiceCollection AddRemoteCommand<T>(this IServiceCollection services)
+    public static IServiceCollection AddRemoteCommand<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] T>(this IServiceCollection services)
         where T : class, IRemoteCommand
     {
         ArgumentNullException.ThrowIfNull(services);

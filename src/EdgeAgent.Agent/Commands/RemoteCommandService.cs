@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core;
@@ -159,7 +160,7 @@ public sealed class RemoteCommandService : BackgroundService
     {
         ArgumentNullException.ThrowIfNull(result);
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = CoreJson.Options.Encoder }))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = AgentJson.Options.Encoder }))
         {
             writer.WriteStartObject();
             writer.WriteBoolean("ok", result.Succeeded);
@@ -170,7 +171,7 @@ public sealed class RemoteCommandService : BackgroundService
             }
             else if (result.Fields is not null)
             {
-                using var fields = JsonSerializer.SerializeToDocument(result.Fields, CoreJson.Options);
+                using var fields = JsonSerializer.SerializeToDocument(result.Fields, AgentJson.Options.GetTypeInfo(result.Fields.GetType()));
                 if (fields.RootElement.ValueKind != JsonValueKind.Object)
                 {
                     throw new InvalidOperationException($"the fields of a {verb} answer must be an object");

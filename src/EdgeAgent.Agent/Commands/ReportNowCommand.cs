@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgeAgent.Agent.Deployment;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Telemetry;
 
 namespace EdgeAgent.Agent.Commands;
@@ -20,6 +21,6 @@ public sealed class ReportNowCommand(HealthReporter health, ReportedStatePublish
         reported.Wake();
         var (payload, published) = await health.PublishSnapshotAsync(cancellationToken);
         using var doc = JsonDocument.Parse(payload);
-        return RemoteCommandResult.Ok(new { published, health = doc.RootElement.Clone() });
+        return RemoteCommandResult.Ok(new ReportNowAnswer(published, doc.RootElement.Clone()));
     }
 }

@@ -1,4 +1,5 @@
 using EdgeAgent.Agent.Diagnostics;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using Microsoft.Extensions.Options;
 
@@ -25,13 +26,6 @@ public sealed class SupportBundleCommand(SupportBundleBuilder builder, IOptions<
             return Task.FromResult(RemoteCommandResult.Fail($"the support bundle is {bundle.Content.Length} bytes, more than Agent:SupportBundleMaxBytes ({max}); on the device, 'edgectl support-bundle' writes it to a file"));
         }
 
-        return Task.FromResult(RemoteCommandResult.Ok(new
-        {
-            fileName = bundle.FileName,
-            bytes = bundle.Content.Length,
-            sha256 = bundle.Sha256,
-            entries = bundle.Entries,
-            bundle = Convert.ToBase64String(bundle.Content),
-        }));
+        return Task.FromResult(RemoteCommandResult.Ok(new SupportBundleAnswer(bundle.FileName, bundle.Content.Length, bundle.Sha256, bundle.Entries, Convert.ToBase64String(bundle.Content))));
     }
 }

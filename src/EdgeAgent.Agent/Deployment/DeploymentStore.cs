@@ -1,3 +1,4 @@
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core.Deployment;
 using Microsoft.Extensions.Options;
@@ -47,7 +48,7 @@ public sealed class DeploymentStore
         {
             updated = change(_records.GetValueOrDefault(name));
             var next = new Dictionary<string, ModelRecord>(_records, StringComparer.Ordinal) { [name] = updated };
-            StateFiles.WriteJson(_path, next.Values.OrderBy(r => r.Name, StringComparer.Ordinal));
+            StateFiles.WriteJson<IEnumerable<ModelRecord>>(_path, next.Values.OrderBy(r => r.Name, StringComparer.Ordinal));
             _records = next;
         }
 
@@ -67,7 +68,7 @@ public sealed class DeploymentStore
                 return;
             }
 
-            StateFiles.WriteJson(_path, next.Values.OrderBy(r => r.Name, StringComparer.Ordinal));
+            StateFiles.WriteJson<IEnumerable<ModelRecord>>(_path, next.Values.OrderBy(r => r.Name, StringComparer.Ordinal));
             _records = next;
         }
 

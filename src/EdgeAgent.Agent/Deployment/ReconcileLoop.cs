@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Agent.Serving;
@@ -92,7 +93,7 @@ public sealed class ReconcileLoop : BackgroundService
         _time = time;
         _desired.Accepted += (_, _) => CancelIfSuperseded();
         chunks.ChunkRejected += (topic, reason) => _events.Rejected(topic, reason);
-        _mqtt.BirthModels = () => [.. _store.Snapshot().Values.Where(r => r.ActiveVersion is not null).Select(r => new { name = r.Name, version = r.ActiveVersion })];
+        _mqtt.BirthModels = () => [.. _store.Snapshot().Values.Where(r => r.ActiveVersion is not null).Select(r => new BirthModel(r.Name, r.ActiveVersion))];
     }
 
     /// <summary>Completed passes of the loop; the watchdog and tests watch it move.</summary>

@@ -1,3 +1,4 @@
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -65,12 +66,7 @@ public sealed class ReconcileWatchdog : BackgroundService
     }
 
     /// <summary>The <c>watchdog</c> entry of the health document and of <c>/v1/status</c>.</summary>
-    public object Status() => new
-    {
-        state = IsHealthy ? "ok" : "stalled",
-        lastBeatSecondsAgo = Math.Round(SinceLastBeat.TotalSeconds, 1),
-        timeoutSeconds = Timeout.TotalSeconds,
-    };
+    public WatchdogStatus Status() => new(IsHealthy ? "ok" : "stalled", Math.Round(SinceLastBeat.TotalSeconds, 1), Timeout.TotalSeconds);
 
     /// <summary>The loop made progress.</summary>
     public void Beat() => Volatile.Write(ref _last, new BeatRecord(_time.GetTimestamp(), TimeSpan.Zero));

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core;
@@ -59,7 +60,7 @@ public sealed class ReportedStatePublisher : BackgroundService
 
                 if (dirty && _mqtt.IsConnected)
                 {
-                    var payload = JsonSerializer.SerializeToUtf8Bytes(Document(), CoreJson.Options);
+                    var payload = JsonSerializer.SerializeToUtf8Bytes(Document(), AgentJson.Info<ReportedDocument>());
                     dirty = !await _mqtt.PublishAsync(_mqtt.Topics.Reported(_agent.DeviceId), payload, retain: true, stoppingToken);
                 }
             }
@@ -74,19 +75,17 @@ public sealed class ReportedStatePublisher : BackgroundService
         }
     }
 
-    public object Document() => new
-    {
-        deviceId = _agent.DeviceId,
-        agentVersion = AgentInfo.Version,
-        architecture = _agent.Architecture,
-        deviceType = _agent.DeviceType,
-        groups = _agent.Groups,
-        updated = _time.GetUtcNow(),
-        desiredError = _desired.LastError,
-        trustRoot = _trust.Root is { } root ? new { version = root.Version, threshold = root.Threshold, keys = root.Keys.Select(k => k.KeyId) } : null,
-        trustRootError = _trust.LastRootError,
-        models = ModelStateReport.Of(_store, _progress, null, _desired, _agent.MaxAttempts),
-    };
+    public ReportedDocument Document() => new(
+        _agent.DeviceId,
+        AgentInfo.Version,
+        _agent.Architecture,
+        _agent.DeviceType,
+        _agent.Groups,
+        _time.GetUtcNow(),
+        _desired.LastError,
+        _trust.Root is { } root ? new TrustRootSummary(root.Version, root.Threshold, root.Keys.Select(k => k.KeyId)) : null,
+        _trust.LastRootError,
+        ModelStateReport.Of(_store, _progress, null, _desired, _agent.MaxAttempts));
 
     public override void Dispose()
     {

@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Agent.Telemetry;
 using EdgeAgent.Core;
@@ -71,7 +72,7 @@ public sealed class SupportBundleBuilder
                 entries.Add(name);
             }
 
-            void AddJson(string name, object value) => Add(name, JsonSerializer.SerializeToUtf8Bytes(value, CoreJson.Indented));
+            void AddJson<T>(string name, T value) => Add(name, JsonSerializer.SerializeToUtf8Bytes(value, AgentJson.Indented.Info<T>()));
 
             AddJson("status.json", Api.LocalApi.Status(_services));
             AddJson("health.json", _health.Snapshot());
@@ -178,7 +179,7 @@ public sealed class SupportBundleBuilder
         return paths;
     }
 
-    private object Versions()
+    private VersionsReport Versions()
     {
         string? onnxRuntime;
         try
@@ -190,18 +191,16 @@ public sealed class SupportBundleBuilder
             onnxRuntime = $"unavailable: {ex.GetBaseException().Message}";
         }
 
-        return new
-        {
-            agent = AgentInfo.Version,
-            dotnet = RuntimeInformation.FrameworkDescription,
-            os = RuntimeInformation.OSDescription,
-            architecture = RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant(),
-            deviceArchitecture = _agent.Architecture,
+        return new VersionsReport(
+            AgentInfo.Version,
+            RuntimeInformation.FrameworkDescription,
+            RuntimeInformation.OSDescription,
+            RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant(),
+            _agent.Architecture,
             onnxRuntime,
-            mqttnet = typeof(MQTTnet.MqttClientFactory).Assembly.GetName().Version?.ToString(),
-            processId = Environment.ProcessId,
-            processorCount = Environment.ProcessorCount,
-            created = _time.GetUtcNow(),
-        };
+            typeof(MQTTnet.MqttClientFactory).Assembly.GetName().Version?.ToString(),
+            Environment.ProcessId,
+            Environment.ProcessorCount,
+            _time.GetUtcNow());
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using EdgeAgent.Agent.Capture;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Agent.Serving;
 using EdgeAgent.Agent.Telemetry;
@@ -86,15 +87,13 @@ public sealed class DriftMonitor : BackgroundService, IInferenceTap
     }
 
     /// <summary>Per monitored model: its drift state, since when, and the last window's scores.</summary>
-    public IReadOnlyList<object> Status() =>
-        [.. _models.Values.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => (object)new
-        {
-            model = m.Name,
-            version = m.Version,
-            state = Name(m.Tracker.State),
-            since = m.Since,
-            lastWindow = m.Last is { } last ? new { state = Name(last.State), count = last.Count, end = m.LastEnd } : null,
-        })];
+    public IReadOnlyList<DriftModelStatus> Status() =>
+        [.. _models.Values.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => new DriftModelStatus(
+            m.Name,
+            m.Version,
+            Name(m.Tracker.State),
+            m.Since,
+            m.Last is { } last ? new DriftLastWindow(Name(last.State), last.Count, m.LastEnd) : null))];
 
     /// <summary>Scores every monitored model's window now (the background loop does this every <c>Drift:WindowSeconds</c>).</summary>
     public void CloseWindows()
@@ -231,22 +230,20 @@ public sealed class DriftMonitor : BackgroundService, IInferenceTap
         }
     }
 
-    private object Payload(long seq, string kind, ModelDrift model, DriftWindowReport report, DateTimeOffset start, DateTimeOffset end) =>
-        new
-        {
+    private DriftRecord Payload(long seq, string kind, ModelDrift model, DriftWindowReport report, DateTimeOffset start, DateTimeOffset end) =>
+        new(
             seq,
             kind,
-            deviceId = _deviceId,
-            model = model.Name,
-            version = model.Version,
-            windowStart = start,
-            windowEnd = end,
-            count = report.Count,
-            state = Name(report.State),
-            previousState = kind == "alert" ? Name(report.PreviousState) : null,
-            features = report.Features,
-            outputs = report.Outputs,
-        };
+            _deviceId,
+            model.Name,
+            model.Version,
+            start,
+            end,
+            report.Count,
+            Name(report.State),
+            kind == "alert" ? Name(report.PreviousState) : null,
+            report.Features,
+            report.Outputs);
 
     private static string Name(DriftState state) => state switch
     {

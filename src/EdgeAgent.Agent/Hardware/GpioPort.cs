@@ -1,4 +1,5 @@
 using System.Device.Gpio;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -50,7 +51,7 @@ public sealed class GpioPort : IDisposable
     public string? Error { get; }
 
     /// <summary>The <c>gpio</c> entry of the health document and of <c>/v1/status</c>.</summary>
-    public object Status() => new { enabled = Enabled, available = Available, dryRun = DryRun, error = Error };
+    public GpioStatus Status() => new(Enabled, Available, DryRun, Error);
 
     public IReadOnlyList<GpioPinInfo> Pins()
     {

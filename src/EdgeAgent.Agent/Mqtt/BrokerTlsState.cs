@@ -1,3 +1,4 @@
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core.Mqtt;
 using Microsoft.Extensions.Logging;
@@ -64,21 +65,17 @@ internal sealed class BrokerTlsState(MqttOptions options, TimeProvider time, ILo
     }
 
     /// <summary>The <c>tls</c> object of health and <c>/v1/status</c>.</summary>
-    public object Status()
+    public BrokerTlsStatus Status()
     {
         lock (_gate)
         {
             var now = time.GetUtcNow();
             var earliest = new[] { _clientExpires, _caExpires }.Where(d => d.HasValue).Select(d => d!.Value).DefaultIfEmpty().Min();
-            return new
-            {
-                clientCertificateExpires = _clientExpires,
-                caExpires = _caExpires,
-                daysLeft = earliest == default ? (int?)null : BrokerTls.DaysLeft(earliest, now),
-                serverCertificate = _handshakeSeen
-                    ? new { subject = _serverSubject, expires = _serverExpires, valid = _serverProblem is null, error = _serverProblem }
-                    : null,
-            };
+            return new BrokerTlsStatus(
+                _clientExpires,
+                _caExpires,
+                earliest == default ? null : BrokerTls.DaysLeft(earliest, now),
+                _handshakeSeen ? new ServerCertificateStatus(_serverSubject, _serverExpires, _serverProblem is null, _serverProblem) : null);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Json;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core;
 using EdgeAgent.Core.Mqtt;
@@ -89,13 +90,13 @@ public sealed class MqttSession : BackgroundService
     public string Broker => _broker.ToString();
 
     /// <summary>Certificate expiry and the last broker handshake (health and <c>/v1/status</c> <c>tls</c>); null for a plain mqtt:// broker.</summary>
-    public object? TlsStatus() => _tls?.Status();
+    public BrokerTlsStatus? TlsStatus() => _tls?.Status();
 
     /// <summary>Raised after each successful connect, once birth and standing subscriptions are in place.</summary>
     public event EventHandler? Connected;
 
     /// <summary>Supplies the model list carried in the birth message.</summary>
-    public Func<IReadOnlyList<object>>? BirthModels { get; set; }
+    public Func<IReadOnlyList<BirthModel>>? BirthModels { get; set; }
 
     /// <summary>Completes when the session is connected (immediately if it is).</summary>
     public Task WhenConnectedAsync(CancellationToken cancellationToken) =>
@@ -176,7 +177,7 @@ public sealed class MqttSession : BackgroundService
         Interlocked.Exchange(ref _disconnected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         var seq = _sequence.Next();
         var clientId = string.IsNullOrWhiteSpace(_options.ClientId) ? $"edge-agent-{_agent.DeviceId}" : _options.ClientId;
-        var will = JsonSerializer.SerializeToUtf8Bytes(new { state = DeviceStatus.Offline, deviceId = _agent.DeviceId, seq }, CoreJson.Options);
+        var will = JsonSerializer.SerializeToUtf8Bytes(new StatusPayload(DeviceStatus.Offline, _agent.DeviceId, seq), AgentJson.Info<StatusPayload>());
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(_broker.Host, _broker.Port)
             .WithProtocolVersion(MqttProtocolVersion.V500)
@@ -268,17 +269,8 @@ public sealed class MqttSession : BackgroundService
     }
 
     private byte[] Birth(long seq) => JsonSerializer.SerializeToUtf8Bytes(
-        new
-        {
-            state = DeviceStatus.Online,
-            deviceId = _agent.DeviceId,
-            seq,
-            agentVersion = AgentInfo.Version,
-            architecture = _agent.Architecture,
-            timestamp = _time.GetUtcNow(),
-            models = BirthModels?.Invoke() ?? [],
-        },
-        CoreJson.Options);
+        new BirthPayload(DeviceStatus.Online, _agent.DeviceId, seq, AgentInfo.Version, _agent.Architecture, _time.GetUtcNow(), BirthModels?.Invoke() ?? []),
+        AgentJson.Info<BirthPayload>());
 
     /// <summary>
     /// A will of an older session can reach the broker after this session's birth (a broker that noticed the old
@@ -580,7 +572,7 @@ public sealed class MqttSession : BackgroundService
         if (_client.IsConnected)
         {
             // A clean disconnect suppresses the will, so say goodbye ourselves.
-            var offline = JsonSerializer.SerializeToUtf8Bytes(new { state = DeviceStatus.Offline, deviceId = _agent.DeviceId, seq = SessionSeq, reason = "shutdown" }, CoreJson.Options);
+            var offline = JsonSerializer.SerializeToUtf8Bytes(new StatusPayload(DeviceStatus.Offline, _agent.DeviceId, SessionSeq, "shutdown"), AgentJson.Info<StatusPayload>());
             await PublishAsync(Topics.Status(_agent.DeviceId), offline, retain: true, cancellationToken);
         }
 

@@ -1,3 +1,4 @@
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core.Deployment;
 using Microsoft.Extensions.Options;
@@ -30,20 +31,20 @@ public sealed class EventLog
     {
         var timestamp = _time.GetUtcNow();
         var state = refusal is null ? "Active" : "Failed";
-        _outbox.Enqueue(refusal is null ? OutboxClass.Event : OutboxClass.Alert, Kind, seq => new { seq, deviceId = _deviceId, type = "trust-root", version, state, reason = refusal, timestamp });
+        _outbox.Enqueue(refusal is null ? OutboxClass.Event : OutboxClass.Alert, Kind, seq => new TrustRootEvent(seq, _deviceId, "trust-root", version, state, refusal, timestamp));
     }
 
     /// <summary>Something received from the broker was refused (a malformed or oversized desired-state document, a chunk that fails its hash) and otherwise ignored.</summary>
     public void Rejected(string topic, string reason)
     {
         var timestamp = _time.GetUtcNow();
-        _outbox.Enqueue(OutboxClass.Event, Kind, seq => new { seq, deviceId = _deviceId, type = "rejected", topic, reason, timestamp });
+        _outbox.Enqueue(OutboxClass.Event, Kind, seq => new RejectedEvent(seq, _deviceId, "rejected", topic, reason, timestamp));
     }
 
     public void Deployment(string model, string version, string state, string? reason = null)
     {
         var timestamp = _time.GetUtcNow();
         var priority = state is DeploymentStates.Failed or DeploymentStates.RollingBack or DeploymentStates.RolledBack ? OutboxClass.Alert : OutboxClass.Event;
-        _outbox.Enqueue(priority, Kind, seq => new { seq, deviceId = _deviceId, type = "deployment", model, version, state, reason, timestamp });
+        _outbox.Enqueue(priority, Kind, seq => new DeploymentEvent(seq, _deviceId, "deployment", model, version, state, reason, timestamp));
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using EdgeAgent.Agent.Deployment;
 using EdgeAgent.Agent.Hardware;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Mqtt;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core;
@@ -129,7 +130,7 @@ public sealed class HealthReporter : BackgroundService
     /// </summary>
     public async Task<(byte[] Payload, bool Published)> PublishSnapshotAsync(CancellationToken cancellationToken)
     {
-        var payload = JsonSerializer.SerializeToUtf8Bytes(Snapshot(), CoreJson.Options);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(Snapshot(), AgentJson.Info<HealthSnapshot>());
         var published = _mqtt.IsConnected && await _mqtt.PublishAsync(_mqtt.Topics.Health(_agent.DeviceId), payload, retain: true, cancellationToken);
         if (published)
         {
@@ -139,7 +140,7 @@ public sealed class HealthReporter : BackgroundService
         return (payload, published);
     }
 
-    public object Snapshot()
+    public HealthSnapshot Snapshot()
     {
         using var process = Process.GetCurrentProcess();
         var now = Stopwatch.GetTimestamp();
@@ -170,36 +171,32 @@ public sealed class HealthReporter : BackgroundService
 
         var records = _deployments.Snapshot();
         var last = records.Values.OrderByDescending(r => r.Updated).FirstOrDefault();
-        return new
-        {
-            deviceId = _agent.DeviceId,
-            timestamp = _time.GetUtcNow(),
-            intervalSeconds = _interval.TotalSeconds,
-            agentVersion = AgentInfo.Version,
-            uptimeSeconds = Math.Round((_time.GetUtcNow() - _started).TotalSeconds, 1),
-            cpuPercent = Math.Round(cpuPercent, 2),
-            rssBytes = process.WorkingSet64,
-            diskFreeBytes = diskFree,
-            temperatureC = ThermalZones.MaxCelsius(_thermalDirectory),
-            models = _meter.Totals().Select(t => new
-            {
-                name = t.Model,
-                version = t.Version,
-                executionProvider = _catalog.TryGet(t.Model, out var m) && m is not null ? m.ExecutionProvider : null,
-                executionProviderFallback = _catalog.TryGet(t.Model, out var f) && f is not null ? f.ProviderFallback : null,
-                requests = t.Requests,
-                errors = t.Errors,
-                ratePerSecond = t.RatePerSecond,
-                latencyMs = new { p50 = t.P50Ms, p95 = t.P95Ms, p99 = t.P99Ms },
-            }),
-            outbox = _outbox.Status(),
-            mqtt = new { reconnects = _mqtt.Reconnects, session = _mqtt.SessionSeq },
-            tls = _mqtt.TlsStatus(),
-            gpio = _gpio.Status(),
-            watchdog = _watchdog.Status(),
-            drift = _drift.Status(),
-            lastDeployment = last is null ? null : new { model = last.Name, version = last.TargetVersion, state = last.State, reason = last.Reason, at = last.Updated },
-        };
+        return new HealthSnapshot(
+            _agent.DeviceId,
+            _time.GetUtcNow(),
+            _interval.TotalSeconds,
+            AgentInfo.Version,
+            Math.Round((_time.GetUtcNow() - _started).TotalSeconds, 1),
+            Math.Round(cpuPercent, 2),
+            process.WorkingSet64,
+            diskFree,
+            ThermalZones.MaxCelsius(_thermalDirectory),
+            _meter.Totals().Select(t => new HealthModel(
+                t.Model,
+                t.Version,
+                _catalog.TryGet(t.Model, out var m) && m is not null ? m.ExecutionProvider : null,
+                _catalog.TryGet(t.Model, out var f) && f is not null ? f.ProviderFallback : null,
+                t.Requests,
+                t.Errors,
+                t.RatePerSecond,
+                new LatencyPercentiles(t.P50Ms, t.P95Ms, t.P99Ms))),
+            _outbox.Status(),
+            new MqttCounters(_mqtt.Reconnects, _mqtt.SessionSeq),
+            _mqtt.TlsStatus(),
+            _gpio.Status(),
+            _watchdog.Status(),
+            _drift.Status(),
+            last is null ? null : new LastDeployment(last.Name, last.TargetVersion, last.State, last.Reason, last.Updated));
     }
 
     private void OnWatchdogStalled(object? sender, TimeSpan silent) => PublishNow();

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using EdgeAgent.Agent.Json;
 using EdgeAgent.Agent.Options;
 using EdgeAgent.Core;
 using LiteDB;
@@ -346,7 +347,7 @@ public sealed class Outbox : IDisposable
 
     public void Dispose() => _db.Dispose();
 
-    private static byte[] Serialize<T>(T record) => JsonSerializer.SerializeToUtf8Bytes(record, CoreJson.Options);
+    private static byte[] Serialize<T>(T record) => JsonSerializer.SerializeToUtf8Bytes(record, AgentJson.Info<T>());
 
     private LiteDatabase Open(out ILiteCollection<BsonDocument> meta)
     {
@@ -424,7 +425,7 @@ public sealed class Outbox : IDisposable
                 {
                     var node = JsonNode.Parse(old["Payload"].AsString) as JsonObject ?? throw new JsonException("not an object");
                     node["seq"] = seq;
-                    payload = JsonSerializer.SerializeToUtf8Bytes(node, CoreJson.Options);
+                    payload = JsonSerializer.SerializeToUtf8Bytes(node, AgentJson.Info<JsonObject>());
                 }
                 catch (JsonException)
                 {

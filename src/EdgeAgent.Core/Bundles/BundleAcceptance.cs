@@ -22,7 +22,7 @@ public sealed record BundleAcceptance
     [JsonPropertyName("file")] public string? File { get; init; }
 
     /// <summary>Absolute and relative tolerance for floating-point outputs; a vector may override it.</summary>
-    [JsonPropertyName("tolerance")] public double Tolerance { get; init; } = DefaultTolerance;
+    [JsonPropertyName("tolerance")] public double Tolerance { get; set; } = DefaultTolerance;
 
-    [JsonPropertyName("warmupRuns")] public int WarmupRuns { get; init; } = DefaultWarmupRuns;
+    [JsonPropertyName("warmupRuns")] public int WarmupRuns { get; set; } = DefaultWarmupRuns;
 }

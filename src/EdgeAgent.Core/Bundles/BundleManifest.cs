@@ -8,7 +8,7 @@ public sealed record BundleManifest
 {
     public const string SchemaV1 = "edgeagent.manifest/v1";
 
-    [JsonPropertyName("schema")] public string Schema { get; init; } = SchemaV1;
+    [JsonPropertyName("schema")] public string Schema { get; set; } = SchemaV1;
 
     [JsonPropertyName("name")] public required string Name { get; init; }
 
@@ -19,10 +19,10 @@ public sealed record BundleManifest
     [JsonPropertyName("expires")] public DateTimeOffset? Expires { get; init; }
 
     /// <summary>Target architectures (<c>x64</c>, <c>arm64</c>); empty means any.</summary>
-    [JsonPropertyName("architectures")] public IReadOnlyList<string> Architectures { get; init; } = [];
+    [JsonPropertyName("architectures")] public IReadOnlyList<string> Architectures { get; set; } = [];
 
     /// <summary>Target device types; empty means any.</summary>
-    [JsonPropertyName("deviceTypes")] public IReadOnlyList<string> DeviceTypes { get; init; } = [];
+    [JsonPropertyName("deviceTypes")] public IReadOnlyList<string> DeviceTypes { get; set; } = [];
 
     /// <summary>Path (within <see cref="Files"/>) of the ONNX model.</summary>
     [JsonPropertyName("model")] public required string Model { get; init; }
@@ -35,9 +35,9 @@ public sealed record BundleManifest
     /// </summary>
     [JsonPropertyName("rollbackOf")] public string? RollbackOf { get; init; }
 
-    [JsonPropertyName("inputs")] public IReadOnlyList<TensorSpec> Inputs { get; init; } = [];
+    [JsonPropertyName("inputs")] public IReadOnlyList<TensorSpec> Inputs { get; set; } = [];
 
-    [JsonPropertyName("outputs")] public IReadOnlyList<TensorSpec> Outputs { get; init; } = [];
+    [JsonPropertyName("outputs")] public IReadOnlyList<TensorSpec> Outputs { get; set; } = [];
 
     /// <summary>Acceptance vectors and warm-up runs for staging; null means no vectors and <see cref="BundleAcceptance.DefaultWarmupRuns"/> warm-up runs.</summary>
     [JsonPropertyName("acceptance")] public BundleAcceptance? Acceptance { get; init; }

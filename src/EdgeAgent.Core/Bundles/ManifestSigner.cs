@@ -15,7 +15,7 @@ public static class ManifestSigner
             throw new ArgumentException("at least one signing key is needed", nameof(keys));
         }
 
-        return SignPayload(DsseEnvelope.ManifestPayloadType, JsonSerializer.SerializeToUtf8Bytes(manifest, CoreJson.Options), keys);
+        return SignPayload(DsseEnvelope.ManifestPayloadType, JsonSerializer.SerializeToUtf8Bytes(manifest, CoreJson.Options.Info<BundleManifest>()), keys);
     }
 
     /// <summary>Signs any payload into a DSSE envelope with ECDSA P-256 / SHA-256 (DER) signatures, one per key.</summary>

@@ -43,7 +43,7 @@ public static partial class ManifestVerifier
         DsseEnvelope? envelope;
         try
         {
-            envelope = JsonSerializer.Deserialize<DsseEnvelope>(envelopeJson, CoreJson.Options);
+            envelope = JsonSerializer.Deserialize(envelopeJson, CoreJson.Options.Info<DsseEnvelope>());
         }
         catch (JsonException ex)
         {
@@ -154,7 +154,7 @@ public static partial class ManifestVerifier
     {
         try
         {
-            return JsonSerializer.Deserialize<BundleManifest>(payload, CoreJson.Options)
+            return JsonSerializer.Deserialize(payload, CoreJson.Options.Info<BundleManifest>())
                 ?? throw new BundleRejectedException(RejectionReason.MalformedManifest, "manifest is null");
         }
         catch (JsonException ex)

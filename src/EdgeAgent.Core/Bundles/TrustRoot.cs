@@ -11,7 +11,7 @@ public static class TrustRoot
     public const string RootVersion = "root-version";
 
     public static DsseEnvelope Sign(TrustRootDocument root, IReadOnlyList<ECDsa> keys) =>
-        ManifestSigner.SignPayload(PayloadType, JsonSerializer.SerializeToUtf8Bytes(root, CoreJson.Options), keys);
+        ManifestSigner.SignPayload(PayloadType, JsonSerializer.SerializeToUtf8Bytes(root, CoreJson.Options.Info<TrustRootDocument>()), keys);
 
     /// <summary>A first root (installed by file): valid, not expired, and signed by a threshold of its own keys.</summary>
     public static TrustRootDocument VerifyInitial(ReadOnlySpan<byte> envelopeJson, DateTimeOffset now)
@@ -71,7 +71,7 @@ public static class TrustRoot
         TrustRootDocument root;
         try
         {
-            envelope = JsonSerializer.Deserialize<DsseEnvelope>(envelopeJson, CoreJson.Options)
+            envelope = JsonSerializer.Deserialize(envelopeJson, CoreJson.Options.Info<DsseEnvelope>())
                 ?? throw new BundleRejectedException(RootInvalid, "root is empty");
             if (envelope.PayloadType != PayloadType)
             {
@@ -79,7 +79,7 @@ public static class TrustRoot
             }
 
             payload = Convert.FromBase64String(envelope.Payload ?? string.Empty);
-            root = JsonSerializer.Deserialize<TrustRootDocument>(payload, CoreJson.Options)
+            root = JsonSerializer.Deserialize(payload, CoreJson.Options.Info<TrustRootDocument>())
                 ?? throw new BundleRejectedException(RootInvalid, "root document is empty");
         }
         catch (Exception ex) when (ex is JsonException or FormatException)

@@ -11,7 +11,7 @@ public sealed record TrustRootDocument
 {
     public const string SchemaV1 = "edgeagent.root/v1";
 
-    [JsonPropertyName("schema")] public string Schema { get; init; } = SchemaV1;
+    [JsonPropertyName("schema")] public string Schema { get; set; } = SchemaV1;
 
     [JsonPropertyName("version")] public required int Version { get; init; }
 

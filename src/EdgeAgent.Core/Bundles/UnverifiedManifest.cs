@@ -13,7 +13,7 @@ public sealed record UnverifiedManifest(DsseEnvelope Envelope, byte[] Payload, B
         DsseEnvelope envelope;
         try
         {
-            envelope = JsonSerializer.Deserialize<DsseEnvelope>(envelopeJson, CoreJson.Options)
+            envelope = JsonSerializer.Deserialize(envelopeJson, CoreJson.Options.Info<DsseEnvelope>())
                 ?? throw new BundleRejectedException(RejectionReason.MalformedEnvelope, "envelope is empty");
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
@@ -29,7 +29,7 @@ public sealed record UnverifiedManifest(DsseEnvelope Envelope, byte[] Payload, B
         try
         {
             var payload = Convert.FromBase64String(envelope.Payload ?? string.Empty);
-            var manifest = JsonSerializer.Deserialize<BundleManifest>(payload, CoreJson.Options)
+            var manifest = JsonSerializer.Deserialize(payload, CoreJson.Options.Info<BundleManifest>())
                 ?? throw new BundleRejectedException(RejectionReason.MalformedManifest, "manifest is empty");
             return new UnverifiedManifest(envelope, payload, manifest);
         }

@@ -11,7 +11,7 @@ public sealed record ModelRecord
     /// <summary>Version of the latest deployment (equal to <see cref="ActiveVersion"/> once it succeeded).</summary>
     public string? TargetVersion { get; init; }
 
-    public string State { get; init; } = DeploymentStates.Pending;
+    public string State { get; set; } = DeploymentStates.Pending;
 
     public string? Reason { get; init; }
 
@@ -20,7 +20,7 @@ public sealed record ModelRecord
     public DateTimeOffset Updated { get; init; }
 
     /// <summary>Versions that served on this device before the active one and are still on disk, newest first: instant rollback targets.</summary>
-    public IReadOnlyList<string> Retained { get; init; } = [];
+    public IReadOnlyList<string> Retained { get; set; } = [];
 
     /// <summary>The version a failed probation rolls back to (the newest retained one).</summary>
     public string? PreviousVersion => Retained.Count > 0 ? Retained[0] : null;

@@ -13,7 +13,7 @@ public sealed record DesiredState
 
     [JsonPropertyName("models")] public required IReadOnlyList<DesiredModel> Models { get; init; }
 
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, CoreJson.Options);
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, CoreJson.Options.Info<DesiredState>());
 
     /// <summary>Parses and validates a desired-state document; the error names what is wrong.</summary>
     public static bool TryParse(ReadOnlySpan<byte> json, out DesiredState? state, out string error)

@@ -23,11 +23,11 @@ public sealed record DriftBaseline
     [JsonPropertyName("samples")] public long Samples { get; init; }
 
     /// <summary>Quantile bins asked for per numeric distribution (ties can leave fewer).</summary>
-    [JsonPropertyName("bins")] public int Bins { get; init; } = DefaultBins;
+    [JsonPropertyName("bins")] public int Bins { get; set; } = DefaultBins;
 
-    [JsonPropertyName("features")] public IReadOnlyList<DriftDistribution> Features { get; init; } = [];
+    [JsonPropertyName("features")] public IReadOnlyList<DriftDistribution> Features { get; set; } = [];
 
-    [JsonPropertyName("outputs")] public IReadOnlyList<DriftDistribution> Outputs { get; init; } = [];
+    [JsonPropertyName("outputs")] public IReadOnlyList<DriftDistribution> Outputs { get; set; } = [];
 
-    [JsonPropertyName("thresholds")] public DriftThresholds Thresholds { get; init; } = DriftThresholds.Default;
+    [JsonPropertyName("thresholds")] public DriftThresholds Thresholds { get; set; } = DriftThresholds.Default;
 }

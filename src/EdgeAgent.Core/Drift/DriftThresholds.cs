@@ -10,11 +10,11 @@ public sealed record DriftThresholds
 {
     public static readonly DriftThresholds Default = new();
 
-    [JsonPropertyName("psi")] public DriftThreshold Psi { get; init; } = new(0.25, 0.10);
+    [JsonPropertyName("psi")] public DriftThreshold Psi { get; set; } = new(0.25, 0.10);
 
-    [JsonPropertyName("js")] public DriftThreshold Js { get; init; } = new(0.20, 0.10);
+    [JsonPropertyName("js")] public DriftThreshold Js { get; set; } = new(0.20, 0.10);
 
-    [JsonPropertyName("ks")] public DriftThreshold Ks { get; init; } = new(0.20, 0.10);
+    [JsonPropertyName("ks")] public DriftThreshold Ks { get; set; } = new(0.20, 0.10);
 
     /// <summary>True when any statistic is at or above its raise level.</summary>
     public bool Raises(DriftScores scores) => scores.Psi >= Psi.Raise || scores.Js >= Js.Raise || scores.Ks >= Ks.Raise;

@@ -55,6 +55,36 @@ public sealed class OutboxTests : IDisposable
     }
 
     [Fact]
+    public void Draining_record_after_record_compiles_no_new_code()
+    {
+        // The 1-hour soak's RSS growth (issue 9): each drain read "after seq N" through an expression whose text held N,
+        // and LiteDB compiled and kept one per distinct text. Now the drain reuses one compiled expression, so a
+        // steady enqueue/drain cycle JITs nothing new (counted on this thread; other tests compile on theirs).
+        using var outbox = Open();
+        void Cycle()
+        {
+            Enqueue(outbox, OutboxClass.Metrics);
+            var batch = outbox.Take(10, 1 << 20);
+            Assert.Single(batch);
+            outbox.Acknowledge(batch);
+        }
+
+        for (var i = 0; i < 20; i++)
+        {
+            Cycle();
+        }
+
+        var before = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true);
+        for (var i = 0; i < 200; i++)
+        {
+            Cycle();
+        }
+
+        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true) - before;
+        Assert.True(compiled < 20, $"{compiled} methods compiled during 200 enqueue/drain cycles");
+    }
+
+    [Fact]
     public void One_sequence_runs_across_classes_and_topics_and_continues_after_a_restart_even_when_everything_was_delivered()
     {
         using (var outbox = Open())

@@ -44,8 +44,10 @@ public sealed class DriftMonitorTests
     {
         await using var rig = await AgentRig.StartAsync(overrides: new Dictionary<string, string?>
         {
-            ["Drift:WindowSeconds"] = "1",
-            ["Drift:MinSamples"] = "40",
+            // At least 200 samples per judged window: with 40, a short first window under CI load held 40 samples and its
+            // sampling noise alone (PSI ~ bins/n = 0.25) raised a false alert on training-like traffic.
+            ["Drift:WindowSeconds"] = "2",
+            ["Drift:MinSamples"] = "200",
             ["Capture:Enabled"] = "true",
         });
         using (var key = SigningKeys.LoadPrivate(rig.Keys.PrivateKeyPath))

@@ -413,7 +413,7 @@ internal static class ChunkPullBenchmark
             var process = Process.Start(new ProcessStartInfo(path, ["-c", config]) { UseShellExecute = false }) ?? throw new InvalidOperationException("mosquitto did not start");
             var broker = new Broker(process, null, $"mqtt://127.0.0.1:{port}", $"{path} (generated config: set_tcp_nodelay true, max_queued_messages 10000, no memory limit)");
             var until = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
-            while (!CanConnect(port))
+            while (!Fleet.MosquittoProcess.CanConnect(port))
             {
                 if (Stopwatch.GetTimestamp() > until || process.HasExited)
                 {
@@ -425,20 +425,6 @@ internal static class ChunkPullBenchmark
             }
 
             return broker;
-        }
-
-        private static bool CanConnect(int port)
-        {
-            try
-            {
-                using var client = new System.Net.Sockets.TcpClient();
-                client.Connect(System.Net.IPAddress.Loopback, port);
-                return true;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                return false;
-            }
         }
 
         public async ValueTask DisposeAsync()

@@ -132,7 +132,8 @@ public sealed partial class MosquittoProcess : IAsyncDisposable
     [GeneratedRegex(@"New client connected from [^ ]*:(\d+) as (\S+)")]
     private static partial Regex Connected();
 
-    private static bool CanConnect(int port)
+    /// <summary>Whether something accepts TCP connections on 127.0.0.1:<paramref name="port"/> (a broker that has started).</summary>
+    internal static bool CanConnect(int port)
     {
         try
         {

@@ -98,7 +98,7 @@ internal sealed class DashboardServer : IAsyncDisposable
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
         {
             await app.DisposeAsync();
-            var reason = ex is Microsoft.AspNetCore.Connections.AddressInUseException || ex.GetBaseException() is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
+            var reason = IsAddressInUse(ex)
                 ? "address already in use"
                 : ex.GetBaseException().Message;
             throw new IOException($"cannot listen on {Format(listen)}: {reason}", ex);
@@ -117,6 +117,12 @@ internal sealed class DashboardServer : IAsyncDisposable
         _stopping.Dispose();
         _control.Dispose();
     }
+
+    /// <summary>Whether <paramref name="ex"/> (or the exception it wraps) says the endpoint is taken by another socket.</summary>
+    internal static bool IsAddressInUse(Exception ex) =>
+        ex is Microsoft.AspNetCore.Connections.AddressInUseException
+        || ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException
+        || ex.GetBaseException() is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse };
 
     private static string Format(IPEndPoint endpoint) => endpoint.ToString();
 

@@ -23,7 +23,7 @@ internal static class DemoDashboard
         {
             return await DashboardHost.StartAsync(settings, cancellationToken);
         }
-        catch (IOException ex) when (fallBack && ex.Message.StartsWith("cannot listen", StringComparison.Ordinal))
+        catch (IOException ex) when (fallBack && DashboardServer.IsAddressInUse(ex))
         {
             return await DashboardHost.StartAsync(settings with { Listen = new IPEndPoint(listen.Address, 0) }, cancellationToken);
         }

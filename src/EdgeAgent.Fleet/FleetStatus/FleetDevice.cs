@@ -1,7 +1,7 @@
 namespace EdgeAgent.Fleet.FleetStatus;
 
 /// <summary>One row of <c>edgectl fleet status</c>.</summary>
-public sealed record FleetDevice
+public record FleetDevice
 {
     public required string Device { get; init; }
 

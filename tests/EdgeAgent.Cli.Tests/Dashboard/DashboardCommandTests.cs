@@ -14,22 +14,39 @@ public sealed partial class DashboardCommandTests : IAsyncDisposable
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task Fleet_dashboard_prints_its_url_serves_the_api_and_stops_on_SIGTERM()
+    /// <summary><c>edgectl fleet dashboard --broker (a new embedded broker) ARGS</c> as a process, output redirected.</summary>
+    private async Task<Process> StartDashboardAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         _broker = await EmbeddedBroker.StartAsync();
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "edgectl.dll"), "fleet", "dashboard", "--broker", _broker.Url, "--listen", "127.0.0.1:0", "--operator"])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "edgectl.dll"), "fleet", "dashboard", "--broker", _broker.Url, .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        return Process.Start(start)!;
+    }
+
+    /// <summary>The test's token, cancelled after 30 s.</summary>
+    private static CancellationTokenSource Limit()
+    {
+        var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        limit.CancelAfter(TimeSpan.FromSeconds(30));
+        return limit;
+    }
+
+    [Fact]
+    public async Task Fleet_dashboard_prints_its_url_serves_the_api_and_stops_on_SIGTERM()
+    {
         // Only --listen binds (no warning about it either).
-        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:1";
-        using var process = Process.Start(start)!;
+        using var process = await StartDashboardAsync(new Dictionary<string, string> { ["ASPNETCORE_URLS"] = "http://127.0.0.1:1" }, "--listen", "127.0.0.1:0", "--operator");
         try
         {
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-            limit.CancelAfter(TimeSpan.FromSeconds(30));
+            using var limit = Limit();
             var line = await process.StandardOutput.ReadLineAsync(limit.Token);
             var match = UrlLine().Match(line ?? string.Empty);
             Assert.True(match.Success, $"stdout: {line}; stderr: {(process.HasExited ? await process.StandardError.ReadToEndAsync(Ct) : string.Empty)}");
@@ -60,17 +77,10 @@ public sealed partial class DashboardCommandTests : IAsyncDisposable
     [Fact]
     public async Task With_json_the_start_line_is_one_json_object()
     {
-        _broker = await EmbeddedBroker.StartAsync();
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "edgectl.dll"), "fleet", "dashboard", "--broker", _broker.Url, "--listen", "localhost:0", "--json"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
+        using var process = await StartDashboardAsync(null, "--listen", "localhost:0", "--json");
         try
         {
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-            limit.CancelAfter(TimeSpan.FromSeconds(30));
+            using var limit = Limit();
             using var line = JsonDocument.Parse(await process.StandardOutput.ReadLineAsync(limit.Token) ?? "null");
             Assert.True(line.RootElement.GetProperty("readOnly").GetBoolean());
             Assert.StartsWith("http://127.0.0.1:", line.RootElement.GetProperty("url").GetString(), StringComparison.Ordinal);
@@ -84,17 +94,10 @@ public sealed partial class DashboardCommandTests : IAsyncDisposable
     [Fact]
     public async Task An_operator_dashboard_on_a_network_address_warns_that_anyone_can_control_rollouts()
     {
-        _broker = await EmbeddedBroker.StartAsync();
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "edgectl.dll"), "fleet", "dashboard", "--broker", _broker.Url, "--listen", "0.0.0.0:0", "--operator"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
+        using var process = await StartDashboardAsync(null, "--listen", "0.0.0.0:0", "--operator");
         try
         {
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-            limit.CancelAfter(TimeSpan.FromSeconds(30));
+            using var limit = Limit();
             var warning = await process.StandardError.ReadLineAsync(limit.Token);
             Assert.Matches(@"^edgectl: warning: --operator on 0\.0\.0\.0:[1-9]\d*: anyone who can reach this port can pause and abort rollouts", warning);
             Assert.StartsWith("dashboard: http://0.0.0.0:", await process.StandardOutput.ReadLineAsync(limit.Token), StringComparison.Ordinal);
